@@ -1,0 +1,57 @@
+"""hcc — the executable book of Li, Ding, Li & Chen (2022), reconstructed.
+
+The statistics core (``tables``, ``survival``, ``cox``, ``response``, ``safety``,
+``plots``) is general and matches R 4.x (``survival`` package, ``chisq.test``);
+``paper`` holds the published numbers; ``data``/``schema`` load and validate cohorts;
+``reconstruct`` builds the synthetic cohort; ``fidelity`` compares the two.
+
+Names are imported lazily so that ``import hcc`` stays fast and loading the shipped
+cohort never imports the calibrator.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    # errors
+    "HCCError": "errors", "DataError": "errors", "ValidationError": "errors",
+    "ConvergenceError": "errors", "ParameterError": "errors", "Problem": "errors",
+    "StatisticalWarning": "errors",
+    # statistics core
+    "table_one": "tables", "TableOneResult": "tables", "compare_categorical": "tables",
+    "quantile_type7": "tables",
+    "km": "survival", "KMResult": "survival", "logrank": "survival", "LogrankResult": "survival",
+    "median_followup": "survival", "FollowupResult": "survival",
+    "cox": "cox", "CoxResult": "cox", "cox_screen": "cox", "ScreenResult": "cox",
+    "subgroup_hr": "cox", "SubgroupResult": "cox",
+    "response_table": "response", "ResponseResult": "response",
+    "safety_table": "safety", "SafetyResult": "safety",
+    "forest_plot": "plots", "flow_diagram": "plots", "response_bars": "plots", "ae_chart": "plots",
+    # data
+    "load_cohort": "data", "load_adverse_events": "data", "get_cohort": "data",
+    "derive_analysis": "data", "is_shipped_cohort": "data",
+    "validate_file": "schema", "DATA_DICTIONARY": "schema",
+    # paper, fidelity, reconstruction
+    "fidelity_report": "fidelity",
+    "reconstruct": "reconstruct",
+    "load_params": "params",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'hcc' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"hcc.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

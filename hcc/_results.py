@@ -1,0 +1,44 @@
+"""Shared behaviour of result objects: ``summary``, ``_repr_html_``, ``to_csv``."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+
+
+def escape_frame_html(df: pd.DataFrame, caption: str | None = None) -> str:
+    """Render a DataFrame as HTML with every label and value escaped.
+
+    Values from a user's data may contain markup (``<script>``): pandas' ``escape=True``
+    escapes cell values, index and column labels; the caption is escaped here.
+    """
+    body = df.to_html(escape=True, na_rep="", border=0, classes="hcc-table")
+    if caption:
+        body = f"<p class='hcc-caption'><strong>{html.escape(caption)}</strong></p>\n" + body
+    return body
+
+
+class Result:
+    """Base class: subclasses define ``summary`` (a DataFrame) and may define ``title``/``notes``."""
+
+    title: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> pd.DataFrame:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _repr_html_(self) -> str:
+        body = escape_frame_html(self.summary, caption=self.title or None)
+        if self.notes:
+            body += "".join(f"<p class='hcc-note'>{html.escape(n)}</p>" for n in self.notes)
+        return body
+
+    def __repr__(self) -> str:
+        head = f"<{type(self).__name__}>" + (f" {self.title}" if self.title else "")
+        return head + "\n" + self.summary.to_string()
+
+    def to_csv(self, path: str | Path | None = None, **kwargs) -> str | None:
+        """Write ``summary`` as CSV to *path*, or return the CSV text when *path* is None."""
+        return self.summary.to_csv(path, **kwargs)

@@ -1,0 +1,24 @@
+"""Every path the project uses, defined once."""
+from __future__ import annotations
+
+from pathlib import Path
+
+#: Root of the repository (the folder holding ``_config.yml``).
+PROJ_ROOT = Path(__file__).resolve().parents[1]
+#: The shipped, synthetic reconstructed cohort.
+DATA_DIR = Path(__file__).resolve().parent / "data"
+COHORT_RAW_CSV = DATA_DIR / "cohort_raw.csv"
+COHORT_CSV = DATA_DIR / "cohort.csv"
+ADVERSE_EVENTS_CSV = DATA_DIR / "adverse_events.csv"
+COHORT_MANIFEST = DATA_DIR / "manifest.json"
+#: Narrative notebooks, committed without outputs.
+NOTEBOOKS_DIR = PROJ_ROOT / "notebooks"
+#: Executed copies of the notebooks and the book's static pages.
+BOOK_DIR = PROJ_ROOT / "book"
+#: Jupyter Book output.
+BUILD_DIR = PROJ_ROOT / "_build"
+HTML_DIR = BUILD_DIR / "html"
+#: Shared notebook parameters with their documented defaults.
+PARAMS_FILE = PROJ_ROOT / "params.yml"
+#: Cache for cohorts reconstructed with a non-default seed, and build stamps.
+CACHE_DIR = PROJ_ROOT / ".cache"
