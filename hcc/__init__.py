@@ -29,7 +29,7 @@ _EXPORTS = {
     "subgroup_hr": "cox", "SubgroupResult": "cox",
     "response_table": "response", "ResponseResult": "response",
     "safety_table": "safety", "SafetyResult": "safety",
-    "forest_plot": "plots", "flow_diagram": "plots", "response_bars": "plots", "ae_chart": "plots",
+    "forest_plot": "forest", "flow_diagram": "plots", "response_bars": "plots", "ae_chart": "plots",
     # data
     "load_cohort": "data", "load_adverse_events": "data", "get_cohort": "data",
     "derive_analysis": "data", "is_shipped_cohort": "data",
