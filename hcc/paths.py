@@ -22,3 +22,6 @@ HTML_DIR = BUILD_DIR / "html"
 PARAMS_FILE = PROJ_ROOT / "params.yml"
 #: Cache for cohorts reconstructed with a non-default seed, and build stamps.
 CACHE_DIR = PROJ_ROOT / ".cache"
+
+#: Seed of the shipped reconstructed cohort (also the `seed` default in params.yml).
+DEFAULT_SEED = 20221128
