@@ -33,9 +33,11 @@ _EXPORTS = {
     # data
     "load_cohort": "data", "load_adverse_events": "data", "get_cohort": "data",
     "derive_analysis": "data", "is_shipped_cohort": "data",
+    "get_adverse_events": "data", "missing_report": "data", "MissingResult": "data",
     "validate_file": "schema", "DATA_DICTIONARY": "schema",
+    "read_table": "schema", "dictionary_frame": "schema",
     # paper, fidelity, reconstruction
-    "fidelity_report": "fidelity",
+    "fidelity_report": "fidelity", "FidelityResult": "fidelity",
     "reconstruct": "reconstruct",
     "load_params": "params",
 }

@@ -1,0 +1,122 @@
+"""Figures shared by the book: the palette, the patient-flow diagram and thin wrappers.
+
+The palette is Okabe & Ito's colour-blind-safe set, defined once here and used by every
+plot of the package (Kaplan–Meier curves, response bars, AE chart, forest plot).
+Matplotlib is imported inside the functions only.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+#: Okabe–Ito colour-blind-safe palette (order used for groups without an assigned colour).
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+#: Colours of the two arms of the study, used wherever the arm names appear.
+ARM_COLORS = {"TKI": "#E69F00", "TKI-ICI": "#0072B2"}
+#: Best-response categories: dark to light from complete response to progression.
+RESPONSE_COLORS = {"CR": "#009E73", "PR": "#56B4E9", "SD": "#F0E442", "PD": "#D55E00", "NE": "#999999"}
+
+
+def group_colors(groups: Sequence, colors: Mapping | Sequence | None = None) -> dict:
+    """Colour for each group: *colors* (mapping or sequence) first, then ARM_COLORS, then PALETTE."""
+    out = {}
+    if isinstance(colors, Mapping):
+        given = dict(colors)
+    elif colors is not None:
+        given = dict(zip(groups, colors))
+    else:
+        given = {}
+    spare = [c for c in PALETTE if c not in given.values() and c not in ARM_COLORS.values()]
+    spare += [c for c in PALETTE if c not in spare]
+    i = 0
+    for g in groups:
+        if g in given:
+            out[g] = given[g]
+        elif str(g) in ARM_COLORS:
+            out[g] = ARM_COLORS[str(g)]
+        else:
+            out[g] = spare[i % len(spare)]
+            i += 1
+    return out
+
+
+def _humanize(key: str) -> str:
+    text = str(key).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def flow_diagram(stages, branches: Mapping[str, Mapping[str, int]] | None = None, ax=None,
+                 colors=None):
+    """Patient-flow diagram (CONSORT style): a column of stages, then one box per branch.
+
+    Parameters
+    ----------
+    stages : list of (label, n) or mapping label → n
+        Successive stages from top to bottom (e.g. discontinued first line → received
+        second line → included). Mapping keys such as ``"second_line_systemic"`` are shown
+        as "Second line systemic".
+    branches : mapping branch → mapping sub-group → n, optional
+        Boxes under the last stage, e.g. ``{"TKI": {"REG": 3, "LEN": 34}, ...}``; each box
+        lists its sub-groups and its total.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    if isinstance(stages, Mapping):
+        stages = [(_humanize(k), v) for k, v in stages.items()]
+    stages = [(str(lbl), int(n)) for lbl, n in stages]
+    branches = dict(branches or {})
+    n_rows = len(stages) + (1 if branches else 0)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 1.4 * n_rows + 0.6))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, n_rows)
+    ax.axis("off")
+    box_h = 0.62
+
+    def box(xc, yc, w, h, text, edge="#333333", fill="white"):
+        ax.add_patch(FancyBboxPatch((xc - w / 2, yc - h / 2), w, h, boxstyle="round,pad=0.02",
+                                    fc=fill, ec=edge, lw=1.2))
+        ax.text(xc, yc, text, ha="center", va="center", fontsize=9)
+
+    def arrow(x0, y0, x1, y1):
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops=dict(arrowstyle="-|>", color="#333333", lw=1.1))
+
+    prev_n = None
+    for i, (lbl, n) in enumerate(stages):
+        yc = n_rows - 0.5 - i
+        box(0.5, yc, 0.6, box_h, f"{lbl}\n(n = {n})")
+        if i > 0:
+            arrow(0.5, yc + 1 - box_h / 2, 0.5, yc + box_h / 2)
+            if prev_n is not None and prev_n > n:
+                ax.text(0.83, yc + 0.5, f"excluded: {prev_n - n}", ha="left", va="center",
+                        fontsize=8, color="0.35")
+        prev_n = n
+    if branches:
+        cols = group_colors(list(branches), colors)
+        k = len(branches)
+        width = min(0.9 / k, 0.42)
+        yb = 0.5
+        h = box_h + 0.25
+        for j, (name, subs) in enumerate(branches.items()):
+            xc = (j + 0.5) / k
+            total = sum(int(v) for v in subs.values())
+            lines = [f"{name} (n = {total})"] + [f"{s}: {int(v)}" for s, v in subs.items()]
+            box(xc, yb, width, h, "\n".join(lines), edge=cols[name])
+            arrow(0.5, yb + 1 - box_h / 2, xc, yb + h / 2)
+    return ax
+
+
+def response_bars(result, ax=None, **kwargs):
+    """Bars of best response per arm from :func:`hcc.response_table`; returns the Axes."""
+    return result.plot(ax=ax, **kwargs)
+
+
+def ae_chart(result, ax=None, **kwargs):
+    """Horizontal bars of adverse events per term by arm from :func:`hcc.safety_table`."""
+    return result.plot(ax=ax, **kwargs)

@@ -1,0 +1,56 @@
+"""Reconstruction of a synthetic patient-level cohort from the paper's printed numbers.
+
+Importing this package is light: numba and the calibrator are imported only when
+:func:`reconstruct` runs, so ``import hcc`` and loading the shipped cohort never compile
+anything.
+"""
+from __future__ import annotations
+
+from hcc.paths import DEFAULT_SEED
+
+__all__ = ["reconstruct"]
+
+
+def reconstruct(seed: int = DEFAULT_SEED, out=None, progress: bool = True, cache: bool = True,
+                chains: int = 2, budget: int | None = None, cutoff: str | None = None):
+    """Build the synthetic cohort for *seed* from the numbers in :mod:`hcc.paper`.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of every random choice; the same seed gives byte-identical files.
+    out : path-like, optional
+        Folder to write ``cohort_raw.csv``, ``cohort.csv``, ``adverse_events.csv`` and
+        ``manifest.json`` to. When None the files stay in the cache only (or are not
+        written at all when ``cache`` is False).
+    progress : bool
+        Show one updating line on stderr (step, best score, items in tolerance).
+    cache : bool
+        Reuse (and fill) ``hcc.paths.CACHE_DIR / "reconstruct"``, keyed by seed, generator
+        version, move budget, number of chains and data cut-off.
+    chains : int
+        Independent annealing chains run in parallel processes (seeds derived from *seed*);
+        the best wins, ties to the lowest chain. Part of the result's identity.
+    budget : int, optional
+        Moves per chain (default ``generator.DEFAULT_BUDGET``); fixed, never wall time.
+    cutoff : str, optional
+        Data cut-off date (ISO); default ``calibrate.CUTOFF_DEFAULT``.
+
+    Returns
+    -------
+    Reconstruction
+        dict-like with ``cohort``, ``raw``, ``ae`` (DataFrames), ``manifest``, ``path``,
+        ``cached``, ``seconds``.
+
+    Notes
+    -----
+    The search scores its candidates with compiled numerics (``fastnum``) that follow R's
+    ``survival`` package (Efron Cox with Wald CI/P, ``survfit`` medians with
+    ``conf.type="log"``, ``survdiff``); the tests check them against R live.
+    """
+    from hcc.reconstruct import generator
+
+    return generator.reconstruct(seed=seed, out=out, progress=progress, cache=cache,
+                                 chains=chains,
+                                 budget=generator.DEFAULT_BUDGET if budget is None else budget,
+                                 cutoff=cutoff)

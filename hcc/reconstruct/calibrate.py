@@ -1,0 +1,681 @@
+"""Targets and the compiled simulated-annealing search.
+
+The search state is one patient per row: age, the binary covariates of the Cox models,
+an outcome *type* (0 death without progression, 1 progression then death, 2 progression
+and alive, 3 alive without progression), OS days, PFS days and best response. Every move
+keeps every marginal count of the paper exact (swaps within an arm, type swaps that keep
+the numbers of deaths and progressions, time shifts) and is rejected when it breaks a
+coherence rule (METHODS.md §4). The score is a sum of penalties, one per published number,
+that are zero inside the printed rounding ("dead band") and grow with the distance outside.
+
+Notes
+-----
+P-values are scored through the signed Wald z (``b / se``), not through P, so a term whose
+hazard ratio has to cross 1 is not stuck where P rises towards 1. Hazard ratios and
+confidence limits are scored on the log scale.
+"""
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import numpy as np
+from numba import njit
+
+from hcc import paper
+from hcc.reconstruct.fastnum import (
+    Z975,
+    cox_multi,
+    cox_uni_binary,
+    km_median,
+    km_median_ci,
+    logrank_chisq,
+)
+
+#: Cox terms in the order of the paper's tables; column j of the design matrix.
+TERMS = tuple(paper.COX_TERMS)
+TERM_INDEX = {t: i for i, t in enumerate(TERMS)}
+K_AGE, K_ECOG, K_ARM, K_PVTT, K_METS, K_BCLC = (TERM_INDEX[t] for t in (
+    "age_gt60", "ecog", "second_line", "pvtt", "metastases", "bclc"))
+ENDPOINTS = ("os", "pfs")
+N_UNI = 2 * len(TERMS)
+MULTI_TERMS = np.full((2, 4), -1, dtype=np.int64)
+MULTI_P = np.zeros(2, dtype=np.int64)
+for _e, _ep in enumerate(ENDPOINTS):
+    _ts = [TERM_INDEX[t] for t in paper.COX_MULTIVARIATE[_ep]]
+    MULTI_TERMS[_e, :len(_ts)] = _ts
+    MULTI_P[_e] = len(_ts)
+MULTI_SLOT0 = np.array([N_UNI, N_UNI + MULTI_P[0]], dtype=np.int64)
+SUB_SLOT = N_UNI + int(MULTI_P.sum())
+N_SLOTS = SUB_SLOT + 1
+#: covariates that moves may swap (age, and every binary Table 1 term but arm and BCLC).
+SWAPPABLE = np.array([TERM_INDEX[t] for t in TERMS if t not in ("second_line", "bclc")],
+                     dtype=np.int64)
+
+# item kinds
+K_LOGHR, K_LOGLO, K_LOGHI, K_Z, K_ABSZ, K_MED, K_LO, K_HI, K_NR, K_LR, K_FU, K_LTFU = range(12)
+KIND_NAMES = ("HR", "lower", "upper", "P", "screen", "median", "median lower",
+              "median upper", "median upper NR", "log-rank", "follow-up", "lost to follow-up")
+
+#: Timing rules (days).
+MIN_PROG = 14  # earliest progression
+MIN_OS = 14
+FIRST_ASSESS = (60, 90)  # first mRECIST assessment window
+
+CUTOFF_DEFAULT = "2022-01-31"
+ENROL_START = "2018-05-01"
+ENROL_END = "2021-05-31"
+
+
+def _zq(p: float) -> float:
+    """|z| with two-sided normal P = p."""
+    from scipy.stats import norm
+
+    if p <= 0:
+        return np.inf
+    if p >= 1:
+        return 0.0
+    return float(norm.isf(p / 2))
+
+
+def _day_band(pr: paper.Printed) -> tuple[float, float]:
+    """Range of half-day values whose months (days / 30) print as *pr* at 2 decimals."""
+    ok = [h / 2 for h in range(0, 2 * 2000) if pr.matches(h / 2 / 30, paper.MEDIAN_DECIMALS)]
+    return min(ok), max(ok)
+
+
+def _hr_band(pr: paper.Printed, decimals: int = 2) -> tuple[float, float]:
+    d = max(decimals, pr.decimals)
+    h = 0.5 * 10.0 ** (-d)
+    v = pr.value
+    return math.log(max(v - h, 1e-9)), math.log(v + h)
+
+
+def build_items(weights: dict | None = None) -> dict:
+    """The table of scored items (one row per published number) as numpy arrays."""
+    w = {"hr": 1.0, "ci": 1.0, "p": 0.6, "screen": 3.0, "km": 3.0, "nr": 3.0,
+         "lr": 1.0, "fu": 3.0, "ltfu": 1.0, "arm": 2.0}
+    if weights:
+        w.update(weights)
+    rows = []
+
+    def add(kind, slot, band, acc, scale, weight, name, target):
+        rows.append((kind, slot, band[0], band[1], acc[0], acc[1], scale, weight, name, target))
+
+    def cox_rows(slot, spec, name, flagged, armterm):
+        hr = spec["HR"].value
+        sign = -1.0 if hr < 1 else 1.0
+        wt = 0.0 if flagged else 1.0
+        wa = w["arm"] if armterm else 1.0
+        add(K_LOGHR, slot, _hr_band(spec["HR"]), (math.log(0.97 * hr), math.log(1.03 * hr)),
+            math.log(1.03), w["hr"] * wt * wa, name + " HR", spec["HR"].text)
+        for key, kind in (("lower", K_LOGLO), ("upper", K_LOGHI)):
+            v = spec[key].value
+            add(kind, slot, _hr_band(spec[key]), (math.log(0.95 * v), math.log(1.05 * v)),
+                math.log(1.05), w["ci"] * wt * wa, f"{name} {key}", spec[key].text)
+        p = spec["p"]
+        if p.bound == "<":
+            zb = _zq(p.value)
+            band = (-np.inf, -zb) if sign < 0 else (zb, np.inf)
+            acc = (zb, np.inf)
+        else:
+            h = 0.5 * 10.0 ** (-p.decimals)
+            lo, hi = _zq(p.value + h), _zq(max(p.value - h, 0.0))
+            band = (-hi, -lo) if sign < 0 else (lo, hi)
+            acc = (_zq(min(p.value + 0.01, 1.0)), _zq(max(p.value - 0.01, 0.0)))
+        add(K_Z, slot, band, acc, 0.15, w["p"] * wt * wa, name + " P", p.text)
+
+    zs = _zq(paper.SCREEN_THRESHOLD)
+    for e, ep in enumerate(ENDPOINTS):
+        for k, term in enumerate(TERMS):
+            slot = e * len(TERMS) + k
+            flagged = (ep, "univariate", term) in paper.COX_FLAGGED
+            cox_rows(slot, paper.COX_UNIVARIATE[ep][term], f"{ep} uni {term}", flagged,
+                     term == "second_line")
+            sel = term in paper.SCREEN_SELECTED[ep]
+            band = (zs + 0.03, np.inf) if sel else (0.0, zs - 0.03)
+            acc = (zs, np.inf) if sel else (0.0, zs)
+            add(K_ABSZ, slot, band, acc, 0.1, w["screen"], f"{ep} screen {term}",
+                "selected" if sel else "not selected")
+        for i, term in enumerate(paper.COX_MULTIVARIATE[ep]):
+            cox_rows(MULTI_SLOT0[e] + i, paper.COX_MULTIVARIATE[ep][term],
+                     f"{ep} multi {term}", False, term == "second_line")
+    cox_rows(SUB_SLOT, paper.SUBGROUP_PFS[("bclc", "B")], "pfs BCLC-B treatment", False, True)
+    for e, ep in enumerate(ENDPOINTS):
+        for a, arm in enumerate(paper.ARMS):
+            med, lo, hi = paper.MEDIANS[ep][arm]
+            for pr, kind, nm in ((med, K_MED, "median"), (lo, K_LO, "lower"), (hi, K_HI, "upper")):
+                if pr.text == "NR":
+                    add(K_NR, e * 2 + a, (0.5 + 1e-6, np.inf), (0.5 + 1e-9, np.inf), 0.01,
+                        w["nr"], f"{ep} {arm} median {nm}", "NR")
+                else:
+                    b = _day_band(pr)
+                    add(kind, e * 2 + a, b, b, 3.0, w["km"], f"{ep} {arm} median {nm}", pr.text)
+        chi = _zq(paper.LOGRANK_P[ep].value) ** 2
+        add(K_LR, e, (chi + 0.5, np.inf), (chi, np.inf), 2.0, w["lr"], f"{ep} log-rank",
+            paper.LOGRANK_P[ep].text)
+    fb = ((paper.MEDIAN_FOLLOWUP.value - 0.05) * 30, (paper.MEDIAN_FOLLOWUP.value + 0.05) * 30)
+    ok = [h / 2 for h in range(int(fb[0] * 2) - 4, int(fb[1] * 2) + 5)
+          if paper.MEDIAN_FOLLOWUP.matches(h / 2 / 30)]
+    add(K_FU, 0, (min(ok), max(ok)), (min(ok), max(ok)), 3.0, w["fu"], "median follow-up",
+        paper.MEDIAN_FOLLOWUP.text)
+    add(K_LTFU, 0, (0.0, 6.0), (0.0, np.inf), 2.0, w["ltfu"], "lost to follow-up", "<= 6")
+    cols = list(zip(*rows))
+    return {
+        "kind": np.array(cols[0], dtype=np.int64),
+        "slot": np.array(cols[1], dtype=np.int64),
+        "blo": np.array(cols[2], dtype=np.float64),
+        "bhi": np.array(cols[3], dtype=np.float64),
+        "alo": np.array(cols[4], dtype=np.float64),
+        "ahi": np.array(cols[5], dtype=np.float64),
+        "scale": np.array(cols[6], dtype=np.float64),
+        "weight": np.array(cols[7], dtype=np.float64),
+        "name": list(cols[8]),
+        "target": list(cols[9]),
+    }
+
+
+# ----------------------------------------------------------------------------- RNG
+@njit(cache=True)
+def _next(rs):
+    rs[0] += np.uint64(0x9E3779B97F4A7C15)
+    z = rs[0]
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return z
+
+
+@njit(cache=True)
+def _unif(rs):
+    return float(_next(rs) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def _randint(rs, n):
+    k = int(_unif(rs) * n)
+    return k if k < n else n - 1
+
+
+# ----------------------------------------------------------------------------- evaluation
+@njit(cache=True)
+def prepare(e, otype, osd, pfsd, ordr, ts, es):
+    n = osd.shape[0]
+    t = np.empty(n)
+    for i in range(n):
+        t[i] = osd[i] if e == 0 else pfsd[i]
+    o = np.argsort(t, kind="mergesort")
+    for r in range(n):
+        i = o[r]
+        ordr[e, r] = i
+        ts[e, r] = t[i]
+        es[e, r] = 1 if (otype[i] <= 1 if e == 0 else otype[i] <= 2) else 0
+
+
+@njit(cache=True)
+def fit_uni(e, k, X, ordr, ts, es, cb, cse, tol, maxit):
+    n = X.shape[0]
+    nt = X.shape[1]
+    x = np.empty(n)
+    for r in range(n):
+        x[r] = X[ordr[e, r], k]
+    slot = e * nt + k
+    b, s, it = cox_uni_binary(ts[e], es[e], x, cb[slot], tol, maxit)
+    cb[slot] = b
+    cse[slot] = s
+
+
+@njit(cache=True)
+def fit_multi(e, X, ordr, ts, es, cb, cse, mterms, mp, mslot0, tol, maxit):
+    n = X.shape[0]
+    p = mp[e]
+    Xm = np.empty((n, p))
+    for r in range(n):
+        for a in range(p):
+            Xm[r, a] = X[ordr[e, r], mterms[e, a]]
+    b0 = np.empty(p)
+    for a in range(p):
+        b0[a] = cb[mslot0[e] + a]
+    b, s, it = cox_multi(ts[e], es[e], Xm, b0, tol, maxit)
+    for a in range(p):
+        cb[mslot0[e] + a] = b[a]
+        cse[mslot0[e] + a] = s[a]
+
+
+@njit(cache=True)
+def fit_sub(X, arm, ordr, ts, es, cb, cse, subslot, kbclc, tol, maxit):
+    n = X.shape[0]
+    m = 0
+    t = np.empty(n)
+    ev = np.empty(n, dtype=np.int64)
+    x = np.empty(n)
+    for r in range(n):
+        i = ordr[1, r]
+        if X[i, kbclc] < 0.5:
+            t[m] = ts[1, r]
+            ev[m] = es[1, r]
+            x[m] = arm[i]
+            m += 1
+    b, s, it = cox_uni_binary(t[:m], ev[:m], x[:m], cb[subslot], tol, maxit)
+    cb[subslot] = b
+    cse[subslot] = s
+
+
+@njit(cache=True)
+def fit_km(e, arm, ordr, ts, es, kmv, lr, fu):
+    n = arm.shape[0]
+    g = np.empty(n, dtype=np.int64)
+    for r in range(n):
+        g[r] = arm[ordr[e, r]]
+    for a in range(2):
+        m = 0
+        for r in range(n):
+            if g[r] == a:
+                m += 1
+        t = np.empty(m)
+        ev = np.empty(m, dtype=np.int64)
+        m = 0
+        for r in range(n):
+            if g[r] == a:
+                t[m] = ts[e, r]
+                ev[m] = es[e, r]
+                m += 1
+        med, lo, hi, umin = km_median_ci(t, ev)
+        kmv[e * 2 + a, 0] = med
+        kmv[e * 2 + a, 1] = lo
+        kmv[e * 2 + a, 2] = hi
+        kmv[e * 2 + a, 3] = umin
+    lr[e] = logrank_chisq(ts[e], es[e], g)
+    if e == 0:
+        rev = np.empty(n, dtype=np.int64)
+        for r in range(n):
+            rev[r] = 1 - es[0, r]
+        fu[0] = km_median(ts[0], rev)
+
+
+@njit(cache=True)
+def count_ltfu(otype, osd, minadmin):
+    c = 0
+    for i in range(otype.shape[0]):
+        if otype[i] >= 2 and osd[i] < minadmin:
+            c += 1
+    return c
+
+
+@njit(cache=True)
+def eval_endpoint(e, X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr, fu,
+                  mterms, mp, mslot0, subslot, kbclc, tol, maxit):
+    """Re-sort endpoint *e* (0 OS, 1 PFS) and refit everything that depends on it."""
+    nt = X.shape[1]
+    prepare(e, otype, osd, pfsd, ordr, ts, es)
+    for k in range(nt):
+        fit_uni(e, k, X, ordr, ts, es, cb, cse, tol, maxit)
+    fit_multi(e, X, ordr, ts, es, cb, cse, mterms, mp, mslot0, tol, maxit)
+    fit_km(e, arm, ordr, ts, es, kmv, lr, fu)
+    if e == 1:
+        fit_sub(X, arm, ordr, ts, es, cb, cse, subslot, kbclc, tol, maxit)
+
+
+@njit(cache=True)
+def full_eval(X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr, fu,
+              mterms, mp, mslot0, subslot, kbclc, tol, maxit):
+    for e in range(2):
+        eval_endpoint(e, X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr, fu,
+                      mterms, mp, mslot0, subslot, kbclc, tol, maxit)
+
+
+@njit(cache=True)
+def item_values(cb, cse, kmv, lr, fu, ltfu, kind, slot):
+    m = kind.shape[0]
+    v = np.empty(m)
+    for q in range(m):
+        k = kind[q]
+        s = slot[q]
+        if k <= 4:
+            b = cb[s]
+            se = cse[s]
+            if k == 0:
+                v[q] = b
+            elif k == 1:
+                v[q] = b - Z975 * se
+            elif k == 2:
+                v[q] = b + Z975 * se
+            elif k == 3:
+                v[q] = b / se
+            else:
+                v[q] = abs(b / se)
+        elif k == 5:
+            v[q] = kmv[s, 0]
+        elif k == 6:
+            v[q] = kmv[s, 1]
+        elif k == 7:
+            v[q] = kmv[s, 2]
+        elif k == 8:
+            v[q] = np.inf if kmv[s, 2] == np.inf else kmv[s, 3]
+        elif k == 9:
+            v[q] = lr[s]
+        elif k == 10:
+            v[q] = fu[0]
+        else:
+            v[q] = ltfu
+    return v
+
+
+@njit(cache=True)
+def score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi, scale, weight):
+    """Total penalty, number of scored items in acceptance tolerance, number exact."""
+    v = item_values(cb, cse, kmv, lr, fu, ltfu, kind, slot)
+    tot = 0.0
+    nacc = 0
+    nex = 0
+    for q in range(v.shape[0]):
+        x = v[q]
+        if np.isnan(x):
+            d = 1e3
+        elif x < blo[q]:
+            d = blo[q] - x
+        elif x > bhi[q]:
+            d = x - bhi[q]
+        else:
+            d = 0.0
+        if not np.isfinite(d):
+            d = 1e3
+        r = d / scale[q]
+        tot += weight[q] * (r + r * r)
+        if weight[q] > 0:
+            if d == 0.0:
+                nex += 1
+            xa = abs(x) if kind[q] == 3 else x
+            if xa >= alo[q] and xa <= ahi[q]:
+                nacc += 1
+    return tot, nacc, nex
+
+
+# ----------------------------------------------------------------------------- moves
+@njit(cache=True)
+def valid(i, otype, osd, pfsd, resp, maxfu):
+    o = osd[i]
+    p = pfsd[i]
+    ty = otype[i]
+    if o < 14 or o > maxfu:
+        return False
+    prog = ty == 1 or ty == 2
+    if prog:
+        if p < 14 or p > o - 1:
+            return False
+    elif p != o:
+        return False
+    if resp[i] == 3:
+        if not prog or p > 90:
+            return False
+    elif p < 61:
+        return False
+    return True
+
+
+@njit(cache=True)
+def _sample_pfs(rs, i, osd, resp):
+    if resp[i] == 3:
+        lo = 14
+        hi = min(90, osd[i] - 1)
+    else:
+        lo = 61
+        hi = osd[i] - 1
+    if hi < lo:
+        return -1
+    return lo + _randint(rs, hi - lo + 1)
+
+
+@njit(cache=True)
+def _bclc(X, i, kecog, kpvtt, kmets):
+    return 0.0 if (X[i, kecog] < 0.5 and X[i, kpvtt] < 0.5 and X[i, kmets] < 0.5) else 1.0
+
+
+@njit(cache=True)
+def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
+           cb, cse, kmv, lr, fu, ordr, ts, es,
+           best_X, best_age, best_otype, best_osd, best_pfsd, best_resp, best_info,
+           kind, slot, blo, bhi, alo, ahi, scale, weight,
+           mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc,
+           maxfu, minadmin, rs, step0, nsteps, budget, t0, t1, cur):
+    """Run moves ``step0 .. step0 + nsteps`` of a ``budget``-move annealing schedule.
+
+    ``cur`` holds [score, n_acc, n_exact]; ``best_info`` [score, n_acc, n_exact, step].
+    """
+    n = X.shape[0]
+    nt = X.shape[1]
+    tol = 1e-9
+    maxit = 3
+    ltfu = count_ltfu(otype, osd, minadmin)
+    s_cur = cur[0]
+    # buffers
+    cb0 = cb.copy()
+    cse0 = cse.copy()
+    kmv0 = kmv.copy()
+    lr0 = lr.copy()
+    fu0 = fu.copy()
+    ord0 = ordr.copy()
+    ts0 = ts.copy()
+    es0 = es.copy()
+    xi = np.empty(nt)
+    xj = np.empty(nt)
+    for step in range(step0, step0 + nsteps):
+        temp = t0 * (t1 / t0) ** (step / budget)
+        i = _randint(rs, n)
+        a = arm[i]
+        j = arm_lo[a] + _randint(rs, arm_n[a])
+        if j == i:
+            continue
+        u = _unif(rs)
+        # save
+        for k in range(nt):
+            xi[k] = X[i, k]
+            xj[k] = X[j, k]
+        agei = age[i]
+        agej = age[j]
+        oti = otype[i]
+        otj = otype[j]
+        osi = osd[i]
+        osj = osd[j]
+        pfi = pfsd[i]
+        pfj = pfsd[j]
+        rei = resp[i]
+        rej = resp[j]
+        mode = 0  # 0 nothing to recompute, 1 covariate, 2 outcome
+        kc = -1
+        bchg = False
+        ok = True
+        if u < 0.38:
+            k = swappable[_randint(rs, swappable.shape[0])]
+            if k == kage:
+                if age[i] == age[j]:
+                    continue
+                age[i] = agej
+                age[j] = agei
+                X[i, kage] = xj[kage]
+                X[j, kage] = xi[kage]
+                if xi[kage] != xj[kage]:
+                    mode = 1
+                    kc = k
+            else:
+                if X[i, k] == X[j, k]:
+                    continue
+                X[i, k] = xj[k]
+                X[j, k] = xi[k]
+                if k == kecog or k == kpvtt or k == kmets:
+                    bi = _bclc(X, i, kecog, kpvtt, kmets)
+                    bj = _bclc(X, j, kecog, kpvtt, kmets)
+                    if bi + bj != xi[kbclc] + xj[kbclc]:
+                        X[i, k] = xi[k]
+                        X[j, k] = xj[k]
+                        continue
+                    X[i, kbclc] = bi
+                    X[j, kbclc] = bj
+                    bchg = bi != xi[kbclc]
+                mode = 1
+                kc = k
+        elif u < 0.48:
+            otype[i] = otj
+            otype[j] = oti
+            osd[i] = osj
+            osd[j] = osi
+            pfsd[i] = pfj
+            pfsd[j] = pfi
+            resp[i] = rej
+            resp[j] = rei
+            mode = 2
+        elif u < 0.78:
+            d = int(math.exp(_unif(rs) * math.log(121.0)))
+            if d < 1:
+                d = 1
+            if _unif(rs) < 0.5:
+                d = -d
+            prog = otype[i] == 1 or otype[i] == 2
+            if prog and _unif(rs) < 0.5:
+                pfsd[i] += d
+                mode = 4
+            else:
+                osd[i] += d
+                if not prog:
+                    pfsd[i] = osd[i]
+                    mode = 2
+                else:
+                    mode = 3
+            ok = valid(i, otype, osd, pfsd, resp, maxfu)
+        elif u < 0.88:
+            if otype[i] == otype[j]:
+                continue
+            otype[i] = otj
+            otype[j] = oti
+            for (p, old) in ((i, oti), (j, otj)):
+                newprog = otype[p] == 1 or otype[p] == 2
+                oldprog = old == 1 or old == 2
+                if newprog and not oldprog:
+                    v = _sample_pfs(rs, p, osd, resp)
+                    if v < 0:
+                        ok = False
+                    else:
+                        pfsd[p] = v
+                elif not newprog:
+                    pfsd[p] = osd[p]
+            if ok:
+                ok = valid(i, otype, osd, pfsd, resp, maxfu) and valid(j, otype, osd, pfsd, resp, maxfu)
+            mode = 2
+        elif u < 0.92:
+            if otype[i] == 0:
+                v = _sample_pfs(rs, i, osd, resp)
+                if v < 0:
+                    continue
+                otype[i] = 1
+                pfsd[i] = v
+            elif otype[i] == 1:
+                otype[i] = 0
+                pfsd[i] = osd[i]
+            else:
+                continue
+            ok = valid(i, otype, osd, pfsd, resp, maxfu)
+            mode = 2
+        elif u < 0.95:
+            if resp[i] == resp[j]:
+                continue
+            resp[i] = rej
+            resp[j] = rei
+            ok = valid(i, otype, osd, pfsd, resp, maxfu) and valid(j, otype, osd, pfsd, resp, maxfu)
+            mode = 0
+        else:
+            osd[i] = osj
+            osd[j] = osi
+            pfsd[i] = pfj
+            pfsd[j] = pfi
+            ok = valid(i, otype, osd, pfsd, resp, maxfu) and valid(j, otype, osd, pfsd, resp, maxfu)
+            mode = 2
+        if not ok:
+            for k in range(nt):
+                X[i, k] = xi[k]
+                X[j, k] = xj[k]
+            age[i] = agei
+            age[j] = agej
+            otype[i] = oti
+            otype[j] = otj
+            osd[i] = osi
+            osd[j] = osj
+            pfsd[i] = pfi
+            pfsd[j] = pfj
+            resp[i] = rei
+            resp[j] = rej
+            continue
+        if mode == 0:
+            continue
+        cb0[:] = cb
+        cse0[:] = cse
+        kmv0[:, :] = kmv
+        lr0[:] = lr
+        fu0[:] = fu
+        ltfu_new = ltfu
+        if mode == 1:
+            for e in range(2):
+                fit_uni(e, kc, X, ordr, ts, es, cb, cse, tol, maxit)
+                inm = False
+                for q in range(mp[e]):
+                    if mterms[e, q] == kc:
+                        inm = True
+                if inm:
+                    fit_multi(e, X, ordr, ts, es, cb, cse, mterms, mp, mslot0, tol, maxit)
+                if bchg:
+                    fit_uni(e, kbclc, X, ordr, ts, es, cb, cse, tol, maxit)
+            if bchg:
+                fit_sub(X, arm, ordr, ts, es, cb, cse, subslot, kbclc, tol, maxit)
+        else:
+            ord0[:, :] = ordr
+            ts0[:, :] = ts
+            es0[:, :] = es
+            for e in range(2):
+                if (mode == 3 and e == 1) or (mode == 4 and e == 0):
+                    continue
+                eval_endpoint(e, X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr,
+                              fu, mterms, mp, mslot0, subslot, kbclc, tol, maxit)
+            ltfu_new = count_ltfu(otype, osd, minadmin)
+        s_new, nacc, nex = score(cb, cse, kmv, lr, fu, ltfu_new, kind, slot, blo, bhi,
+                                 alo, ahi, scale, weight)
+        dlt = s_new - s_cur
+        if dlt <= 0.0 or _unif(rs) < math.exp(-dlt / temp):
+            s_cur = s_new
+            ltfu = ltfu_new
+            cur[0] = s_new
+            cur[1] = nacc
+            cur[2] = nex
+            if s_new < best_info[0]:
+                best_info[0] = s_new
+                best_info[1] = nacc
+                best_info[2] = nex
+                best_info[3] = step
+                best_X[:, :] = X
+                best_age[:] = age
+                best_otype[:] = otype
+                best_osd[:] = osd
+                best_pfsd[:] = pfsd
+                best_resp[:] = resp
+        else:
+            for k in range(nt):
+                X[i, k] = xi[k]
+                X[j, k] = xj[k]
+            age[i] = agei
+            age[j] = agej
+            otype[i] = oti
+            otype[j] = otj
+            osd[i] = osi
+            osd[j] = osj
+            pfsd[i] = pfi
+            pfsd[j] = pfj
+            resp[i] = rei
+            resp[j] = rej
+            cb[:] = cb0
+            cse[:] = cse0
+            kmv[:, :] = kmv0
+            lr[:] = lr0
+            fu[:] = fu0
+            if mode >= 2:
+                ordr[:, :] = ord0
+                ts[:, :] = ts0
+                es[:, :] = es0
+    return s_cur

@@ -1,0 +1,209 @@
+"""Best overall tumour response by arm: category counts, ORR and DCR with exact CIs.
+
+ORR (objective response rate) = CR + PR; DCR (disease control rate) = CR + PR + SD, as
+proportions of all patients of the arm. Confidence intervals are Clopper–Pearson (exact,
+R ``binom.test``); P compares responders vs non-responders across arms with the test
+chosen (Yates-corrected chi-square by default, as the paper; ``"chi2"`` or ``"fisher"``).
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from hcc._results import Result, escape_frame_html
+from hcc.errors import DataError, ParameterError
+from hcc.tables import TESTS, compare_categorical, format_p
+
+CATEGORIES = ("CR", "PR", "SD", "PD")
+NOT_EVALUABLE = "NE"
+
+
+def clopper_pearson(x: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Exact binomial CI of x/n (R ``binom.test(x, n)$conf.int``)."""
+    from scipy.stats import beta
+
+    if n == 0:
+        return float("nan"), float("nan")
+    lower = 0.0 if x == 0 else float(beta.ppf(alpha / 2, x, n - x + 1))
+    upper = 1.0 if x == n else float(beta.ppf(1 - alpha / 2, x + 1, n - x))
+    return lower, upper
+
+
+class ResponseResult(Result):
+    """Response table.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        Index: CR, PR, SD, PD (NE when some patients have no assessment), ORR, DCR. Columns
+        per arm ``"<arm> n"``, ``"<arm> %"``, ``"<arm> lower"``, ``"<arm> upper"`` (CI in %,
+        ORR/DCR rows only) and ``"P"`` (ORR/DCR rows).
+    counts : DataFrame
+        Category × arm counts.
+    rates : DataFrame
+        Index (measure, arm) with ``responders, n, rate, lower, upper`` (proportions).
+    p_orr, p_dcr : float
+    """
+
+    def __init__(self, counts: pd.DataFrame, rates: pd.DataFrame, p: dict, test: str, alpha: float,
+                 arm: str, notes=()):
+        self.counts = counts
+        self.rates = rates
+        self.p_orr, self.p_dcr = p["ORR"], p["DCR"]
+        self.test, self.alpha, self.arm_col = test, alpha, arm
+        self.arms = list(counts.columns)
+        self.notes = tuple(notes)
+        self.title = f"Best overall response by {arm}"
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        idx = list(self.counts.index) + ["ORR", "DCR"]
+        out = pd.DataFrame(index=pd.Index(idx, name="response"))
+        for a in self.arms:
+            n_arm = self.counts[a].sum()
+            ns = list(self.counts[a].to_numpy()) + [self.rates.loc[("ORR", a), "responders"],
+                                                   self.rates.loc[("DCR", a), "responders"]]
+            out[f"{a} n"] = np.asarray(ns, dtype=int)
+            out[f"{a} %"] = 100 * np.asarray(ns, dtype=float) / n_arm if n_arm else np.nan
+            lo = [np.nan] * len(self.counts) + [100 * self.rates.loc[(m, a), "lower"] for m in ("ORR", "DCR")]
+            up = [np.nan] * len(self.counts) + [100 * self.rates.loc[(m, a), "upper"] for m in ("ORR", "DCR")]
+            out[f"{a} lower"] = lo
+            out[f"{a} upper"] = up
+        out["P"] = [np.nan] * len(self.counts) + [self.p_orr, self.p_dcr]
+        return out
+
+    def _repr_html_(self) -> str:
+        s = self.summary
+        shown = pd.DataFrame(index=s.index)
+        level = int(round(100 * (1 - self.alpha)))
+        for a in self.arms:
+            cells = []
+            for r in s.index:
+                text = f"{s.loc[r, f'{a} n']} ({s.loc[r, f'{a} %']:.1f}%)"
+                if not np.isnan(s.loc[r, f"{a} lower"]):
+                    text += f" [{s.loc[r, f'{a} lower']:.1f}–{s.loc[r, f'{a} upper']:.1f}]"
+                cells.append(text)
+            shown[f"{a} (n={int(self.counts[a].sum())})"] = cells
+        shown["P"] = [format_p(p) for p in s["P"]]
+        body = escape_frame_html(shown, caption=self.title)
+        notes = list(self.notes) + [f"ORR = CR + PR; DCR = CR + PR + SD; {level}% Clopper–Pearson CI; "
+                                    f"P: {'Fisher exact' if self.test == 'fisher' else 'chi-square' + (' with Yates correction' if self.test == 'yates' else '')}."]
+        return body + "".join(f"<p class='hcc-note'>{html.escape(n)}</p>" for n in notes)
+
+    def plot(self, ax=None, kind: str = "stacked", colors=None):
+        """Bars of the response categories per arm (percent of the arm); returns the Axes.
+
+        ``kind="stacked"`` stacks CR/PR/SD/PD to 100%; ``kind="grouped"`` puts them side by side.
+        """
+        import matplotlib.pyplot as plt
+
+        from hcc.plots import RESPONSE_COLORS
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        pct = 100 * self.counts / self.counts.sum(axis=0)
+        cats = list(pct.index)
+        cmap = dict(RESPONSE_COLORS)
+        if colors:
+            cmap.update(colors)
+        x = np.arange(len(self.arms))
+        if kind == "stacked":
+            bottom = np.zeros(len(self.arms))
+            for c in cats:
+                vals = pct.loc[c].to_numpy(dtype=float)
+                ax.bar(x, vals, bottom=bottom, color=cmap.get(c, "0.7"), label=c, width=0.6,
+                       edgecolor="white")
+                for xi, v, b in zip(x, vals, bottom):
+                    if v >= 6:
+                        ax.text(xi, b + v / 2, f"{v:.1f}%", ha="center", va="center", fontsize=8)
+                bottom += vals
+            ax.set_ylim(0, 100)
+        elif kind == "grouped":
+            w = 0.8 / len(cats)
+            for i, c in enumerate(cats):
+                ax.bar(x - 0.4 + w * (i + 0.5), pct.loc[c].to_numpy(dtype=float), width=w,
+                       color=cmap.get(c, "0.7"), label=c)
+        else:
+            raise ParameterError("kind must be 'stacked' or 'grouped'.")
+        ax.set_xticks(x)
+        ax.set_xticklabels([f"{a}\n(n={int(self.counts[a].sum())})" for a in self.arms])
+        ax.set_ylabel("Patients (%)")
+        ax.legend(title="Best response", frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
+        return ax
+
+
+def response_table(df: pd.DataFrame, arm: str, response: str = "best_response", test: str = "yates",
+                   alpha: float = 0.05) -> ResponseResult:
+    """Best-response counts per arm, ORR and DCR with Clopper–Pearson CIs and P across arms.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per patient.
+    arm : str
+        Group column.
+    response : str
+        Column with "CR", "PR", "SD" or "PD". Missing values count as not evaluable ("NE"):
+        they stay in the denominators (intention to treat) and are reported in ``notes``.
+    test : {"yates", "chi2", "fisher"}
+    alpha : float
+
+    Returns
+    -------
+    ResponseResult
+
+    Notes
+    -----
+    R parity: ``binom.test(x, n)$conf.int`` (Clopper–Pearson) and
+    ``chisq.test(table(arm, responder))`` (Yates on 2×2) or ``fisher.test``.
+    """
+    if test not in TESTS:
+        raise ParameterError(f"test must be one of {', '.join(TESTS)}; got {test!r}.")
+    if not (0 < alpha < 1):
+        raise ParameterError("alpha must be between 0 and 1.")
+    if not isinstance(df, pd.DataFrame) or len(df) == 0:
+        raise DataError("The table of patients is empty or not a table.")
+    for col in (arm, response):
+        if col not in df.columns:
+            raise DataError(f"Column '{col}' is not in the data.")
+    if df[arm].isna().any():
+        raise DataError(f"{int(df[arm].isna().sum())} patient(s) have no value in '{arm}'.")
+    resp = df[response].astype("object").where(df[response].notna(), None)
+    bad = sorted({str(v) for v in resp.dropna() if v not in CATEGORIES})
+    if bad:
+        raise DataError(f"Column '{response}' must hold CR, PR, SD or PD; found {', '.join(bad)}.")
+    notes = []
+    cats = list(CATEGORIES)
+    n_ne = int(resp.isna().sum())
+    if n_ne:
+        resp = resp.fillna(NOT_EVALUABLE)
+        cats.append(NOT_EVALUABLE)
+        notes.append(f"{n_ne} patient(s) without a response assessment are counted as not evaluable "
+                     "(NE) and kept in the denominators.")
+    arms = sorted(df[arm].unique(), key=str)
+    if len(arms) < 2:
+        notes.append(f"Only one value of '{arm}': no test across arms.")
+    counts = pd.crosstab(pd.Categorical(resp, categories=cats), df[arm].to_numpy(), dropna=False)
+    counts = counts.reindex(index=cats, columns=arms, fill_value=0)
+    counts.index.name, counts.columns.name = response, arm
+    rates, pvals = [], {}
+    for measure, members in (("ORR", ("CR", "PR")), ("DCR", ("CR", "PR", "SD"))):
+        yes = counts.loc[list(members)].sum(axis=0)
+        tot = counts.sum(axis=0)
+        for a in arms:
+            lo, up = clopper_pearson(int(yes[a]), int(tot[a]), alpha)
+            rates.append({"measure": measure, "arm": a, "responders": int(yes[a]), "n": int(tot[a]),
+                          "rate": yes[a] / tot[a], "lower": lo, "upper": up})
+        if len(arms) >= 2:
+            table = np.vstack([yes.to_numpy(), (tot - yes).to_numpy()])
+            if (table.sum(axis=1) == 0).any():
+                pvals[measure] = float("nan")
+                notes.append(f"{measure}: every patient is in the same category; no test.")
+            else:
+                pvals[measure] = compare_categorical(table, test)
+        else:
+            pvals[measure] = float("nan")
+    rates = pd.DataFrame(rates).set_index(["measure", "arm"])
+    return ResponseResult(counts, rates, pvals, test, alpha, arm, notes)

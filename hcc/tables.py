@@ -1,0 +1,495 @@
+"""Table 1 (baseline characteristics by group) and the tests behind its P column.
+
+Categorical variables: n (%) per level; P by Pearson's chi-square with Yates' continuity
+correction on 2×2 tables and plain Pearson on larger ones (R ``chisq.test`` default,
+which is what R ``tableone::CreateTableOne`` uses and what reproduces the paper), by the
+uncorrected chi-square (``test="chi2"``) or by Fisher's exact test (``test="fisher"``, exact
+also for r×c tables, as R ``fisher.test``). The requested test is always the test used.
+
+Continuous variables: median [Q1, Q3] with R's type-7 quantiles and the Kruskal–Wallis
+test (R ``kruskal.test``), or mean (SD) and one-way ANOVA for variables not listed as
+non-normal.
+"""
+from __future__ import annotations
+
+import html
+import math
+
+import numpy as np
+import pandas as pd
+
+from hcc._results import Result, escape_frame_html
+from hcc.errors import DataError, ParameterError
+
+TESTS = ("yates", "chi2", "fisher")
+TEST_LABELS = {"yates": "Chi-square (Yates)", "chi2": "Chi-square", "fisher": "Fisher exact",
+               "kruskal": "Kruskal–Wallis", "anova": "ANOVA"}
+#: Maximum number of tables the exact r×c Fisher test enumerates before refusing.
+FISHER_MAX_TABLES = 20_000_000
+_REL_ERR = 1 + 1e-7  # R fisher.test: tables with probability <= observed * (1 + 1e-7)
+
+
+# --------------------------------------------------------------------------- small helpers
+def quantile_type7(x, q):
+    """Sample quantiles as R ``quantile(x, q, type = 7)`` (R's default).
+
+    Missing values (NaN) are dropped. Returns a float for a scalar *q*, else an array.
+
+    Notes
+    -----
+    R computes ``(1 - h) * x[lo] + h * x[hi]`` with ``h = 1 + (n - 1) q - lo``; the same
+    expression is used here so results agree to the last bit.
+    """
+    arr = np.asarray(pd.to_numeric(pd.Series(np.ravel(x)), errors="coerce"), dtype=float)
+    arr = np.sort(arr[~np.isnan(arr)])
+    qs = np.atleast_1d(np.asarray(q, dtype=float))
+    if np.any((qs < 0) | (qs > 1)):
+        raise ParameterError("Quantile probabilities must be between 0 and 1.")
+    n = arr.size
+    if n == 0:
+        out = np.full(qs.shape, np.nan)
+    else:
+        index = 1 + (n - 1) * qs
+        lo = np.floor(index).astype(int)
+        hi = np.ceil(index).astype(int)
+        out = arr[lo - 1].copy()
+        h = index - lo
+        m = (index > lo) & (arr[hi - 1] != out)
+        out[m] = (1 - h[m]) * out[m] + h[m] * arr[hi[m] - 1]
+    return float(out[0]) if np.ndim(q) == 0 else out
+
+
+def format_p(p: float, digits: int = 4, threshold: float | None = 0.001, prefix: bool = False) -> str:
+    """Format a P-value for display: ``0.0849``, ``<0.001`` (display only; keep floats for work).
+
+    With ``prefix=True`` the text starts with "= " or "< " (for "P = 0.0849").
+    """
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return ""
+    if threshold is not None and p < threshold:
+        return f"< {threshold:g}" if prefix else f"<{threshold:g}"
+    text = f"{p:.{digits}f}"
+    return f"= {text}" if prefix else text
+
+
+def _as_table(table) -> np.ndarray:
+    arr = np.asarray(table.to_numpy() if isinstance(table, pd.DataFrame) else table, dtype=float)
+    if arr.ndim != 2 or min(arr.shape) < 2:
+        raise DataError("A contingency table needs at least 2 rows and 2 columns of counts.")
+    if np.isnan(arr).any() or (arr < 0).any() or (arr != np.round(arr)).any():
+        raise DataError("A contingency table must hold whole, non-negative counts.")
+    return arr
+
+
+def _expected(arr: np.ndarray) -> np.ndarray:
+    return np.outer(arr.sum(axis=1), arr.sum(axis=0)) / arr.sum()
+
+
+def _chisq_p(arr: np.ndarray, correct: bool) -> float:
+    """R ``chisq.test(x, correct)``: Yates only applies to 2×2 tables."""
+    from scipy.stats import chi2
+
+    E = _expected(arr)
+    diff = np.abs(arr - E)
+    if correct and arr.shape == (2, 2):
+        diff = diff - np.minimum(0.5, diff)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = float(np.sum(diff ** 2 / E))
+    df = (arr.shape[0] - 1) * (arr.shape[1] - 1)
+    return float(chi2.sf(stat, df))
+
+
+def _fisher_2x2(arr: np.ndarray) -> float:
+    from scipy.stats import hypergeom
+
+    m = int(arr[:, 0].sum())
+    n = int(arr[:, 1].sum())
+    k = int(arr[0, :].sum())
+    x = int(arr[0, 0])
+    lo, hi = max(0, k - n), min(k, m)
+    support = np.arange(lo, hi + 1)
+    logd = hypergeom.logpmf(support, m + n, m, k)
+    d = np.exp(logd - logd.max())
+    d /= d.sum()
+    return float(min(1.0, d[d <= d[x - lo] * _REL_ERR].sum()))
+
+
+def _fisher_rxc(arr: np.ndarray) -> float:
+    """Exact two-sided Fisher P for an r×c table by enumerating every table with its margins."""
+    from scipy.special import gammaln
+
+    arr = arr[arr.sum(axis=1) > 0][:, arr.sum(axis=0) > 0].astype(np.int64)
+    if min(arr.shape) < 2:
+        return 1.0
+    if arr.shape[0] > arr.shape[1]:
+        arr = arr.T
+    rows = arr.sum(axis=1)
+    cols = arr.sum(axis=0)
+    N = int(arr.sum())
+    const = gammaln(rows + 1).sum() + gammaln(cols + 1).sum() - gammaln(N + 1)
+    lf = gammaln(np.arange(N + 2) + 1.0)  # log factorials
+    obs = const - lf[arr].sum()
+    threshold = obs + math.log(_REL_ERR)
+    r = arr.shape[0]
+    counter = [0]
+    total = [0.0]
+
+    def columns(remaining, c):
+        """Every vector of r non-negative ints <= remaining summing to c (as an int array)."""
+        if r == 2:
+            lo_, hi_ = max(0, c - remaining[1]), min(c, remaining[0])
+            a = np.arange(lo_, hi_ + 1)
+            return np.stack([a, c - a], axis=1)
+        out = []
+
+        def rec(i, left, acc):
+            if i == r - 1:
+                if left <= remaining[i]:
+                    out.append(acc + [left])
+                return
+            for v in range(max(0, left - int(remaining[i + 1:].sum())), min(left, remaining[i]) + 1):
+                rec(i + 1, left - v, acc + [v])
+
+        rec(0, c, [])
+        return np.array(out, dtype=np.int64).reshape(-1, r)
+
+    def walk(j, remaining, partial):
+        if j == len(cols) - 1:  # last column is determined
+            lp = partial - lf[remaining].sum()
+            counter[0] += 1
+            if lp <= threshold:
+                total[0] += math.exp(lp)
+            return
+        cand = columns(remaining, int(cols[j]))
+        if j == len(cols) - 2:  # vectorise the last two columns
+            last = remaining[None, :] - cand
+            lp = partial - lf[cand].sum(axis=1) - lf[last].sum(axis=1)
+            counter[0] += cand.shape[0]
+            total[0] += float(np.exp(lp[lp <= threshold]).sum())
+        else:
+            for v in cand:
+                walk(j + 1, remaining - v, partial - lf[v].sum())
+        if counter[0] > FISHER_MAX_TABLES:
+            raise DataError("This table is too large for Fisher's exact test by full enumeration; "
+                            "use the chi-square test (test='yates' or 'chi2').")
+
+    walk(0, rows.copy(), const)
+    return float(min(1.0, total[0]))
+
+
+def compare_categorical(table, test: str = "yates") -> float:
+    """P-value comparing the columns (groups) of a contingency table of counts.
+
+    Parameters
+    ----------
+    table : 2-D array-like or DataFrame of counts (levels × groups or groups × levels).
+    test : {"yates", "chi2", "fisher"}
+        "yates": Pearson chi-square, Yates-corrected on 2×2 tables (R ``chisq.test``
+        default); "chi2": uncorrected; "fisher": exact (R ``fisher.test``; r×c tables by
+        full enumeration, never Monte Carlo).
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    R parity: ``chisq.test(x)``, ``chisq.test(x, correct = FALSE)``, ``fisher.test(x)``.
+    Fisher's two-sided P sums the probabilities of all tables with the same margins whose
+    probability is at most the observed one times ``1 + 1e-7`` (R's tolerance). Rows or
+    columns without any count make the chi-square undefined (NaN, as in R).
+    """
+    if test not in TESTS:
+        raise ParameterError(f"test must be one of {', '.join(TESTS)}; got {test!r}.")
+    arr = _as_table(table)
+    if test == "fisher":
+        trimmed = arr[arr.sum(axis=1) > 0][:, arr.sum(axis=0) > 0]
+        if trimmed.shape == (2, 2):
+            return _fisher_2x2(trimmed)
+        return _fisher_rxc(arr)
+    return _chisq_p(arr, correct=(test == "yates"))
+
+
+def _kruskal_p(values: np.ndarray, codes: np.ndarray, k: int) -> float:
+    """R ``kruskal.test``: H with the tie correction, chi-square on k - 1 df."""
+    from scipy.stats import chi2, rankdata
+
+    n = values.size
+    if n < 2 or k < 2:
+        return float("nan")
+    ranks = rankdata(values)  # average ranks for ties
+    counts = np.bincount(codes, minlength=k).astype(float)
+    sums = np.bincount(codes, weights=ranks, minlength=k)
+    use = counts > 0
+    if use.sum() < 2:
+        return float("nan")
+    H = 12.0 / (n * (n + 1)) * np.sum(sums[use] ** 2 / counts[use]) - 3 * (n + 1)
+    _, tie = np.unique(values, return_counts=True)
+    correction = 1 - np.sum(tie.astype(float) ** 3 - tie) / (float(n) ** 3 - n)
+    if correction == 0:
+        return float("nan")
+    return float(chi2.sf(H / correction, int(use.sum()) - 1))
+
+
+def _anova_p(values: np.ndarray, codes: np.ndarray, k: int) -> float:
+    """One-way ANOVA with equal variances (R ``oneway.test(var.equal = TRUE)`` / ``aov``)."""
+    from scipy.stats import f as fdist
+
+    counts = np.bincount(codes, minlength=k).astype(float)
+    use = counts > 0
+    g = int(use.sum())
+    n = values.size
+    if g < 2 or n - g < 1:
+        return float("nan")
+    means = np.zeros(k)
+    means[use] = np.bincount(codes, weights=values, minlength=k)[use] / counts[use]
+    grand = values.mean()
+    ssb = np.sum(counts[use] * (means[use] - grand) ** 2)
+    ssw = np.sum((values - means[codes]) ** 2)
+    if ssw == 0:
+        return float("nan")
+    F = (ssb / (g - 1)) / (ssw / (n - g))
+    return float(fdist.sf(F, g - 1, n - g))
+
+
+def _smd_categorical(p1: np.ndarray, p2: np.ndarray) -> float:
+    """Yang & Dalton (2012) multinomial SMD (R ``tableone`` ``ExtractSmd``)."""
+    if p1.size < 2:
+        return 0.0
+    t = p1[1:] - p2[1:]
+    S = (np.diag(p1[1:] + p2[1:]) - np.outer(p1[1:], p1[1:]) - np.outer(p2[1:], p2[1:])) / 2
+    try:
+        val = float(t @ np.linalg.pinv(S) @ t)
+    except np.linalg.LinAlgError:  # pragma: no cover
+        return float("nan")
+    return math.sqrt(max(val, 0.0))
+
+
+# --------------------------------------------------------------------------- Table 1
+class TableOneResult(Result):
+    """Baseline characteristics by group.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        Index (variable, level); columns ``"Overall (n=N)"``, one ``"<group> (n=k)"`` per
+        group, ``"P"`` (float, on the first row of each variable, NaN elsewhere), ``"test"``
+        and, with ``smd=True``, ``"SMD"``. Cells are text: ``n (%)`` or
+        ``median [Q1, Q3]``.
+    pvalues : Series
+        P by variable (column name, not label), floats.
+    notes : tuple of str
+        Expected counts below 5, missing values, dropped rows.
+    """
+
+    def __init__(self, table: pd.DataFrame, pvalues: pd.Series, notes, title: str, counts: dict):
+        self._table = table
+        self.pvalues = pvalues
+        self.notes = tuple(notes)
+        self.title = title
+        #: variable → DataFrame of counts (levels × groups) used for each categorical test.
+        self.counts = counts
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self._table
+
+    def _repr_html_(self) -> str:
+        shown = self._table.copy()
+        shown["P"] = [format_p(p) if isinstance(p, float) and not math.isnan(p) else "" for p in shown["P"]]
+        if "SMD" in shown:
+            shown["SMD"] = ["" if pd.isna(v) else f"{v:.3f}" for v in shown["SMD"]]
+        body = escape_frame_html(shown, caption=self.title or None)
+        return body + "".join(f"<p class='hcc-note'>{html.escape(n)}</p>" for n in self.notes)
+
+
+def _is_continuous(s: pd.Series) -> bool:
+    if s.dtype == bool or isinstance(s.dtype, pd.CategoricalDtype):
+        return False
+    if not pd.api.types.is_numeric_dtype(s):
+        return False
+    return s.dropna().nunique() > 2
+
+
+def _levels(s: pd.Series) -> list:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return [c for c in s.cat.categories if (s == c).any()]
+    vals = s.dropna().unique()
+    try:
+        return sorted(vals)
+    except TypeError:
+        return sorted(vals, key=str)
+
+
+def _fmt_num(v: float, digits: int) -> str:
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def table_one(df: pd.DataFrame, by: str, variables=None, nonnormal=None, test: str = "yates",
+              smd: bool = False, labels: dict | None = None, digits: int = 1) -> TableOneResult:
+    """Baseline characteristics by group, laid out as a paper's Table 1.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per patient.
+    by : str
+        Grouping column (e.g. ``"arm"``). Rows without a group are left out (noted).
+    variables : list of str, optional
+        Columns to describe, in order (default: every column except *by*).
+    nonnormal : list of str, optional
+        Continuous variables summarised by median [Q1, Q3] with the Kruskal–Wallis test;
+        the others get mean (SD) and one-way ANOVA. Default: every continuous variable.
+    test : {"yates", "chi2", "fisher"}
+        Test for categorical variables (never switched silently; expected counts below 5
+        are reported in ``notes``).
+    smd : bool
+        Add a standardised mean difference column (mean of the pairwise SMDs with more
+        than two groups, as R ``tableone``).
+    labels : dict, optional
+        column → display label used in the index.
+    digits : int
+        Decimals of percentages and continuous summaries.
+
+    Returns
+    -------
+    TableOneResult
+
+    Notes
+    -----
+    Numeric columns with more than two distinct values are continuous; the others are
+    categorical. Missing values are counted in a "Missing" row (percent of all patients of
+    the column); level percentages and P-values use complete cases. R parity:
+    ``tableone::CreateTableOne(..., nonnormal = ...)`` with ``exact = NULL``, i.e.
+    ``chisq.test`` (Yates on 2×2), ``kruskal.test``, R ``quantile`` type 7.
+    """
+    if test not in TESTS:
+        raise ParameterError(f"test must be one of {', '.join(TESTS)}; got {test!r}.")
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"Expected a table of patients (a pandas DataFrame), got {type(df).__name__}.")
+    if len(df) == 0:
+        raise DataError("The table of patients is empty: there is nothing to describe.")
+    if by not in df.columns:
+        raise DataError(f"Group column '{by}' is not in the data.")
+    variables = [c for c in df.columns if c != by] if variables is None else list(variables)
+    missing_cols = [v for v in variables if v not in df.columns]
+    if missing_cols:
+        raise DataError(f"Column(s) not in the data: {', '.join(map(str, missing_cols))}.")
+    if by in variables:
+        raise DataError(f"The group column '{by}' cannot also be a row of the table.")
+    labels = dict(labels or {})
+    notes: list[str] = []
+    no_group = df[by].isna()
+    if no_group.any():
+        notes.append(f"{int(no_group.sum())} patient(s) without a value of '{by}' are left out.")
+        df = df.loc[~no_group]
+    if len(df) == 0:
+        raise DataError(f"No patient has a value of '{by}'.")
+    groups = _levels(df[by])
+    if len(groups) < 1:
+        raise DataError(f"'{by}' has no values.")
+    gcodes = pd.Categorical(df[by], categories=groups).codes
+    k = len(groups)
+    n_g = np.bincount(gcodes, minlength=k)
+    N = len(df)
+    colnames = [f"Overall (n={N})"] + [f"{g} (n={n})" for g, n in zip(groups, n_g)]
+    continuous_all = [v for v in variables if _is_continuous(df[v])]
+    nonnormal = continuous_all if nonnormal is None else list(nonnormal)
+    unknown_nn = [v for v in nonnormal if v not in variables]
+    if unknown_nn:
+        raise DataError(f"nonnormal lists column(s) that are not rows of the table: {', '.join(unknown_nn)}.")
+
+    records, index, pvals, counts_by_var = [], [], {}, {}
+    for v in variables:
+        s = df[v]
+        label = labels.get(v, v)
+        miss = s.isna().to_numpy()
+        n_miss_g = np.bincount(gcodes[miss], minlength=k)
+        complete = ~miss
+        rows_v: list[tuple[str, list[str]]] = []
+        smd_v = float("nan")
+        if v in continuous_all:
+            x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+            xc, gc = x[complete], gcodes[complete]
+            if v in nonnormal:
+                def cell(vals):
+                    if vals.size == 0:
+                        return ""
+                    q1, med, q3 = quantile_type7(vals, [0.25, 0.5, 0.75])
+                    return f"{_fmt_num(med, digits)} [{_fmt_num(q1, digits)}, {_fmt_num(q3, digits)}]"
+                level, tname = "median [Q1, Q3]", "kruskal"
+                p = _kruskal_p(xc, gc, k)
+            else:
+                def cell(vals):
+                    if vals.size == 0:
+                        return ""
+                    sd = float(np.std(vals, ddof=1)) if vals.size > 1 else float("nan")
+                    return f"{_fmt_num(float(vals.mean()), digits)} ({_fmt_num(sd, digits)})"
+                level, tname = "mean (SD)", "anova"
+                p = _anova_p(xc, gc, k)
+            rows_v.append((level, [cell(xc)] + [cell(xc[gc == i]) for i in range(k)]))
+            if smd and k >= 2:
+                vals = []
+                for i in range(k):
+                    for j in range(i + 1, k):
+                        a, b = xc[gc == i], xc[gc == j]
+                        if a.size > 1 and b.size > 1:
+                            den = math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+                            vals.append(abs(a.mean() - b.mean()) / den if den > 0 else float("nan"))
+                smd_v = float(np.mean(vals)) if vals else float("nan")
+        else:
+            levels = _levels(s)
+            lcodes = pd.Categorical(s, categories=levels).codes
+            ok = lcodes >= 0
+            L = len(levels)
+            tab = np.bincount(lcodes[ok] * k + gcodes[ok], minlength=L * k).reshape(L, k)
+            counts_by_var[v] = pd.DataFrame(tab, index=pd.Index(levels, name=v),
+                                            columns=pd.Index(groups, name=by))
+            denom_g = tab.sum(axis=0)
+            denom = tab.sum()
+            for li, lev in enumerate(levels):
+                cells = [f"{tab[li].sum()} ({_fmt_num(100 * tab[li].sum() / denom, digits)})"]
+                for gi in range(k):
+                    pct = 100 * tab[li, gi] / denom_g[gi] if denom_g[gi] else float("nan")
+                    cells.append(f"{tab[li, gi]} ({_fmt_num(pct, digits)})")
+                rows_v.append((str(lev), cells))
+            tname = test
+            sub = tab[tab.sum(axis=1) > 0][:, tab.sum(axis=0) > 0]
+            if sub.shape[0] < 2 or sub.shape[1] < 2:
+                p = float("nan")
+                notes.append(f"{label}: no test (only one level or one group has values).")
+            else:
+                if sub.shape != tab.shape:
+                    notes.append(f"{label}: groups without any value are left out of the test.")
+                p = compare_categorical(sub, test)
+                if test in ("yates", "chi2"):
+                    n_small = int((_expected(sub.astype(float)) < 5).sum())
+                    if n_small:
+                        notes.append(f"{label}: {n_small} expected count(s) below 5; the chi-square "
+                                     "approximation may be poor (Fisher's exact test is available "
+                                     "with test='fisher'). The chi-square P is shown.")
+            if tname == "yates" and sub.shape != (2, 2):
+                tname = "chi2"  # Yates' correction only exists for 2×2 tables (R chisq.test)
+            if smd and k >= 2:
+                props = tab / np.where(denom_g == 0, 1, denom_g)
+                vals = [_smd_categorical(props[:, i], props[:, j]) for i in range(k) for j in range(i + 1, k)]
+                smd_v = float(np.mean(vals))
+        if miss.any():
+            rows_v.append(("Missing", [f"{int(miss.sum())} ({_fmt_num(100 * miss.sum() / N, digits)})"]
+                           + [f"{n_miss_g[i]} ({_fmt_num(100 * n_miss_g[i] / n_g[i] if n_g[i] else float('nan'), digits)})"
+                              for i in range(k)]))
+            notes.append(f"{label}: {int(miss.sum())} missing value(s); percentages and P use complete cases.")
+        pvals[v] = p
+        for i, (lev, cells) in enumerate(rows_v):
+            index.append((label, lev))
+            rec = dict(zip(colnames, cells))
+            rec["P"] = p if i == 0 else float("nan")
+            rec["test"] = TEST_LABELS[tname] if i == 0 else ""
+            if smd:
+                rec["SMD"] = smd_v if i == 0 else float("nan")
+            records.append(rec)
+    cols = colnames + ["P", "test"] + (["SMD"] if smd else [])
+    table = pd.DataFrame(records, index=pd.MultiIndex.from_tuples(index, names=["variable", "level"]),
+                         columns=cols)
+    title = f"Characteristics by {labels.get(by, by)}"
+    return TableOneResult(table, pd.Series(pvals, name="P", dtype=float), notes, title, counts_by_var)
