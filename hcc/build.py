@@ -44,7 +44,7 @@ from typing import Any, Iterable
 from .errors import HCCError, ParameterError
 from .paths import PROJ_ROOT
 
-__all__ = ["run_build", "serve", "read_run_log", "run_log_tables", "notebook_order",
+__all__ = ["run_build", "serve", "read_run_log", "run_log_tables", "notebook_order", "copy_sources",
            "Project", "BuildError", "RUN_LOG_FORMAT"]
 
 #: Version of the run log layout (see :func:`read_run_log`).
@@ -367,13 +367,8 @@ def _recover(project: Project) -> None:
     for stale in list(build.glob(".html-previous-*")) + list(build.glob(".staging-*")):
         shutil.rmtree(stale, ignore_errors=True)
     if project.executed_dir.is_dir():
-        for stale in project.executed_dir.glob("*.ipynb"):
-            with contextlib.suppress(OSError):
-                stale.unlink()
-        for pattern in ("*.result.json", "*.spec.json", "*.stderr.log"):
-            for stale in project.executed_dir.glob(pattern):
-                with contextlib.suppress(OSError):
-                    stale.unlink()
+        for stale in project.executed_dir.glob("run-*"):
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -569,11 +564,18 @@ def _worker_env(project: Project) -> dict[str, str]:
     return env
 
 
+def _run_dir(project: Project) -> Path:
+    """This build's own staging folder: a worker orphaned by a killed build can never
+    write into the folder of the next build."""
+    return project.executed_dir / f"run-{os.getpid()}"
+
+
 def _start(job: _Job, project: Project, params: dict[str, Any], env: dict[str, str]) -> None:
-    project.executed_dir.mkdir(parents=True, exist_ok=True)
-    job.out_path = project.executed_dir / f"{job.name}.ipynb"
-    job.result_path = project.executed_dir / f"{job.name}.result.json"
-    job.spec_path = project.executed_dir / f"{job.name}.spec.json"
+    run_dir = _run_dir(project)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    job.out_path = run_dir / f"{job.name}.ipynb"
+    job.result_path = run_dir / f"{job.name}.result.json"
+    job.spec_path = run_dir / f"{job.name}.spec.json"
     for p in (job.out_path, job.result_path):
         with contextlib.suppress(FileNotFoundError):
             p.unlink()
@@ -581,13 +583,13 @@ def _start(job: _Job, project: Project, params: dict[str, Any], env: dict[str, s
         "input": str(job.source), "output": str(job.out_path), "result": str(job.result_path),
         "cwd": str(project.book_dir), "parameters": params,
     })
-    job.stderr_path = project.executed_dir / f"{job.name}.stderr.log"
+    job.stderr_path = run_dir / f"{job.name}.stderr.log"
     job.started = time.monotonic()
     with open(job.stderr_path, "wb") as err:
         job.proc = subprocess.Popen(
             [sys.executable, "-m", "hcc.build", "--worker", str(job.spec_path)],
             env=env, cwd=str(project.root), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=err)
+            stdout=subprocess.DEVNULL, stderr=err, preexec_fn=_die_with_parent(signal.SIGTERM))
 
 
 def _stop(jobs: Iterable[_Job]) -> None:
@@ -686,22 +688,27 @@ def _run_jobs(jobs: list[_Job], project: Project, params: dict[str, Any], n_jobs
                 raise BuildError(_failure_line(job, project, result, stderr))
     finally:
         _stop(running)
-        for job in running:
-            for p in (job.spec_path, job.result_path, job.out_path, job.stderr_path):
-                if p is not None:
-                    with contextlib.suppress(FileNotFoundError):
-                        p.unlink()
+        shutil.rmtree(_run_dir(project), ignore_errors=True)
+
+
+def _die_with_parent(sig: int = signal.SIGTERM):
+    """A ``preexec_fn``: Linux sends *sig* to the child when the build process dies, even by
+    ``kill -9``, so that no orphan writes into a staging folder afterwards."""
+    parent = os.getpid()
+
+    def preexec() -> None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except Exception:
+            return
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(128 + int(sig))
+
+    return preexec if sys.platform.startswith("linux") else None
 
 
 # ---- inside the worker process ---------------------------------------------------------
-def _die_with_parent() -> None:
-    """Ask Linux to send SIGTERM to this worker when the build process dies (even kill -9)."""
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() == 1:
-            os._exit(143)
 
 
 def _install_safe_translator() -> None:
@@ -747,8 +754,9 @@ def _failing_cell(source_nb: Path, exc) -> tuple[int | None, str]:
 
 
 def _worker_main(argv: list[str]) -> int:
-    _die_with_parent()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # stop at once: no output notebook is written after a stop (the kernel notices that its
+    # parent is gone and exits by itself: ipykernel's parent poller)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(143))
     spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     result_path = Path(spec["result"])
     try:
@@ -803,7 +811,8 @@ def _sphinx(project: Project, strict: bool, state: dict[str, Any]) -> Path:
     env["PYTHONPATH"] = pkg_parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(cmd, cwd=str(project.root), stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=env)
+                                stdin=subprocess.DEVNULL, env=env,
+                                preexec_fn=_die_with_parent(signal.SIGKILL))
         state["sphinx"] = proc
         rc = proc.wait()
         state["sphinx"] = None
@@ -1020,6 +1029,31 @@ def run_build(overrides: dict[str, str] | None = None, params_file: Path | None 
         lock.release()
         for sig, handler in previous_handlers.items():
             signal.signal(sig, handler)
+
+
+def copy_sources(dest: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
+    """Copy a book's sources (config, toc, params, lock file, notebooks/, book/ pages) to
+    *dest*, without executed copies, stamps or the built site; return *dest*.
+
+    Tests and benchmarks build the real book there, leaving the repository's site alone.
+    """
+    src = _project(root)
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("_config.yml", "_toc.yml", "params.yml", "requirements.lock"):
+        if (src.root / name).is_file():
+            shutil.copy2(src.root / name, dest / name)
+    shutil.copytree(src.notebooks_dir, dest / "notebooks", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    skip = {"_executed", "_failed", ".stamps", ".ipynb_checkpoints", "__pycache__"}
+
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        top = Path(folder) == src.book_dir
+        return [n for n in names if n in skip or (top and n.endswith(".ipynb"))]
+
+    if src.book_dir.is_dir():
+        shutil.copytree(src.book_dir, dest / "book", ignore=ignore, dirs_exist_ok=True)
+    return dest
 
 
 # --------------------------------------------------------------------------------------

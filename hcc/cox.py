@@ -29,6 +29,8 @@ Decisions (documented for users)
 from __future__ import annotations
 
 import math
+import sys
+import types
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,15 +63,22 @@ class _CoxData:
     def __init__(self, time: np.ndarray, event: np.ndarray, X: np.ndarray, efron: bool = True):
         time = np.asarray(time, dtype=float)
         event = np.asarray(event, dtype=bool)
-        order = np.lexsort((~event, time))
+        # sort by time, deaths first within a time (stable sort of deaths-then-censored)
+        idx = np.r_[np.flatnonzero(event), np.flatnonzero(~event)]
+        order = idx[np.argsort(time[idx], kind="stable")]
         self.order = order
         t = time[order]
         e = event[order]
-        X = np.asarray(X, dtype=float)[order]
+        X = np.asarray(X, dtype=float)
         n, p = X.shape
-        self.means = X.mean(axis=0) if n else np.zeros(p)
-        X -= self.means
-        self.X = np.ascontiguousarray(X)
+        # column-major (Fortran) storage: the per-column reductions below are contiguous
+        Xs = np.empty((p, n))
+        for k in range(p):
+            np.take(X[:, k], order, out=Xs[k])
+        Xs = Xs.T
+        self.means = Xs.mean(axis=0) if n else np.zeros(p)
+        Xs -= self.means
+        self.X = Xs
         self.time, self.event, self.efron = t, e, efron
         self.n, self.p = n, p
         # distinct times
@@ -105,7 +114,7 @@ class _CoxData:
         self.frac2 = self.frac ** 2
         self.xdead_g = self._dead_sums(self.X)
         self.sum_x_dead = self.xdead_g.sum(axis=0)
-        self._buf = np.empty_like(self.X)
+        self._buf = np.empty_like(self.X)  # keeps the Fortran order
 
     def _dead_sums(self, A: np.ndarray) -> np.ndarray:
         """Sum of the rows of A over the deaths of each group (G x p)."""
@@ -262,6 +271,20 @@ def _newton(data: _CoxData, eps: float = EPS, max_iter: int = MAX_ITER) -> _Fit:
     var = _inverse(st.I)
     steps = np.abs(st.U @ var)
     infinite = (steps > _R_EPS) & (steps > _TOLER_INF * np.abs(beta))
+    polish = 0
+    while converged and infinite.any() and polish < 3:
+        # R's infinite-coefficient check on a large data set can trip on the remaining
+        # Newton step of a finite coefficient: take it; a finite one then shrinks to ~0,
+        # an infinite one (monotone likelihood) keeps stepping.
+        polish += 1
+        nst = data.evaluate(beta + st.U @ var)
+        if not (np.isfinite(nst.ll) and nst.ll >= st.ll):
+            break
+        beta, st = nst.beta, nst
+        it += 1
+        var = _inverse(st.I)
+        steps = np.abs(st.U @ var)
+        infinite = (steps > _R_EPS) & (steps > _TOLER_INF * np.abs(beta))
     if not converged and not infinite.any():
         raise ConvergenceError(
             f"the Cox model did not converge in {max_iter} iterations")
@@ -535,9 +558,7 @@ def _design(df: pd.DataFrame, time: str, event: str, covariates, reference=None,
             assign[c] = [len(cols)]
             cols.append(x)
             terms.append(c)
-    X = np.empty((t.size, len(cols)))
-    for k, col in enumerate(cols):
-        X[:, k] = col
+    X = np.vstack(cols).T if cols else np.zeros((t.size, 0))  # column-major n x p
     return _Design(time=t, event=e, X=X, terms=terms, assign=assign, levels=levels,
                    notes=notes, n_dropped=n_drop, keep=keep)
 
@@ -681,7 +702,11 @@ class CoxResult(Result):
         """Harrell's C of the linear predictor (R ``coxph``'s ``concordance``)."""
         if self._concordance is None:
             d = self._data
-            lp = d.X @ self._fit.beta
+            # column by column (not BLAS): patients with the same covariates must get
+            # bit-identical linear predictors, or their ties (R's tied.x) would be lost
+            lp = np.zeros(d.n)
+            for k, b in enumerate(self._fit.beta):
+                lp += d.X[:, k] * b
             c, dis, tied = _concordance_counts(d.time, d.event, lp)
             tot = c + dis + tied
             self._concordance = (c + tied / 2) / tot if tot else float("nan")
@@ -798,7 +823,8 @@ class ScreenResult(Result):
     """
 
     def __init__(self, univariate, candidate_p, selected, multivariate, labels, threshold,
-                 notes, title):
+                 notes, title, alpha=0.05):
+        self.alpha = alpha
         self.univariate = univariate
         self.candidate_p = candidate_p
         self.selected = selected
@@ -833,7 +859,7 @@ class ScreenResult(Result):
             })
         out = pd.DataFrame(rows).set_index("label")
         out.index.name = None
-        ci = f"{100 * (1 - self._alpha):g}% CI" if hasattr(self, "_alpha") else "95% CI"
+        ci = f"{100 * (1 - self.alpha):g}% CI"
         out[f"Univariate HR ({ci})"] = [_fmt_hr(a, b, c) for a, b, c in
                                        zip(out.uni_HR, out.uni_lower, out.uni_upper)]
         out["Univariate P"] = [_fmt_p(x) for x in out.uni_p]
@@ -924,8 +950,7 @@ def cox_screen(df: pd.DataFrame, time: str, event: str, candidates, threshold: f
     notes.append(f"Selection: univariate Wald P < {threshold:g}; ties: {ties}.")
     res = ScreenResult(uni, cand_p, selected, multi, labels, threshold,
                        list(dict.fromkeys(notes)),
-                       f"Univariate and multivariate Cox models of {time}")
-    res._alpha = alpha
+                       f"Univariate and multivariate Cox models of {time}", alpha)
     return res
 
 
@@ -991,9 +1016,10 @@ def subgroup_hr(df: pd.DataFrame, time: str, event: str, treatment: str, subgrou
     Within each level: R ``coxph(Surv(time, event) ~ treatment, subset = level)``.
     Interaction P: Wald test of the treatment × subgroup terms of
     ``coxph(Surv(time, event) ~ treatment * subgroup)`` on all patients with the subgroup
-    known (multi-df for a subgroup with more than two levels), as R
-    ``anova``-free Wald tests from ``vcov``.  A level whose model cannot be fitted (one arm
-    absent or without events: infinite HR) gets NaN and a note, not an error.
+    known: ``b' solve(V) b`` over the interaction coefficients and their block of
+    ``vcov(fit)``, chi-square with (levels - 1) df.  A level whose model cannot be fitted
+    (one arm absent or without events: infinite HR) gets NaN and a note, not an error; so
+    does an interaction P that cannot be estimated.
     """
     ties = _check_ties(ties)
     alpha = _check_alpha(alpha)
@@ -1082,3 +1108,15 @@ def subgroup_hr(df: pd.DataFrame, time: str, event: str, treatment: str, subgrou
                          columns=["n", "events", "HR", "lower", "upper", "p", "p_interaction"])
     return SubgroupResult(table, treatment, ref, level, notes,
                           f"{treatment}: {level} vs {ref} by subgroup ({time})")
+
+
+# --------------------------------------------------------------------------- hcc.cox(...)
+# ``hcc.cox`` is both this module and the function ``cox`` re-exported by ``hcc``: once the
+# module has been imported (``from hcc.cox import ...``), Python binds the name ``hcc.cox`` to
+# the module.  Making the module callable keeps ``hcc.cox(df, ...)`` working either way.
+class _CallableModule(types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        return cox(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -346,8 +346,10 @@ def is_shipped_cohort(df_or_path: pd.DataFrame | str | Path) -> bool:
 
     A path is synthetic when its sha256 is listed in the generator's ``manifest.json``
     beside it (or in the shipped cohort's manifest). A DataFrame is synthetic when it came
-    from such a file through :func:`load_cohort` (``attrs``) or equals the shipped cohort.
-    Anything else — a user's real cohort — is not, and the book then hides row-level data.
+    from such a file through :func:`load_cohort` (``attrs``) and still holds its rows
+    unchanged (added columns are fine), or equals the shipped cohort. Anything else — a
+    user's real cohort, or a subset or edit of ours — is not, and the book then hides
+    row-level data.
     """
     if isinstance(df_or_path, (str, Path)):
         p = Path(df_or_path)
@@ -372,10 +374,12 @@ def is_shipped_cohort(df_or_path: pd.DataFrame | str | Path) -> bool:
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    if list(a.columns) != list(b.columns) or len(a) != len(b):
+    """Do *a*'s rows hold *b* unchanged (same rows, same order; extra derived columns in *a*
+    are allowed)?"""
+    if not set(b.columns) <= set(a.columns) or len(a) != len(b):
         return False
     a2, b2 = a.reset_index(drop=True), b.reset_index(drop=True)
-    for c in a2.columns:
+    for c in b2.columns:
         x, y = a2[c], b2[c]
         if pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
             if not np.allclose(x.astype(float), y.astype(float), equal_nan=True, rtol=0,

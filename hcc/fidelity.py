@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hcc import paper
+from hcc import paper, paths
 from hcc._results import Result
 from hcc.errors import DataError
 
@@ -306,76 +306,109 @@ def _subgroup_rows(rows, design):
 
 
 def _response_rows(rows, cohort):
-    from hcc.tables import compare_categorical
+    from hcc.response import response_table
 
-    arms = paper.ARMS
-    r = cohort["best_response"]
-    for a in arms:
+    res = response_table(cohort, "arm", response="best_response", test="yates")
+    counts = res.counts
+    for a in paper.ARMS:
         for cat, want in paper.RESPONSE[a].items():
-            k = int(((cohort["arm"] == a) & (r == cat)).sum())
+            k = int(counts.loc[cat, a]) if (cat in counts.index and a in counts.columns) else 0
             _row(rows, f"{a}: best response {cat}", "Response", "count", want, k, "exact",
                  k == want)
-    for name, cats, printed in (("ORR", ("CR", "PR"), paper.ORR), ("DCR", ("CR", "PR", "SD"),
-                                                                   paper.DCR)):
-        table = []
-        for a in arms:
-            sub = r[(cohort["arm"] == a) & r.notna()]
-            yes = int(sub.isin(cats).sum())
-            table.append([yes, len(sub) - yes])
-            pct = 100.0 * yes / len(sub) if len(sub) else np.nan
+    for name, printed, p in (("ORR", paper.ORR, res.p_orr), ("DCR", paper.DCR, res.p_dcr)):
+        for a in paper.ARMS:
+            pct = 100.0 * float(res.rates.loc[(name, a), "rate"])
             _row(rows, f"{name} (%), {a}", "Response", "percent", printed[a], pct,
                  "printed rounding", _printed_ok(printed[a], pct))
-        p = compare_categorical(np.array(table), test="yates")
-        _row(rows, f"{name} P", "Response", "p (Yates chi-square)", printed["p"], p,
+        _row(rows, f"{name} P", "Response", "p (Yates chi-square)", printed["p"], float(p),
              "printed rounding (4 dp)", _printed_ok(printed["p"], p, 4))
 
 
-def _safety_rows(rows, cohort, ae):
-    from hcc.tables import compare_categorical
+def ae_term_map(ae: pd.DataFrame | None = None) -> dict[str, str]:
+    """The paper's AE names → the terms used in *ae* (paper name → CTCAE v5 term).
 
-    arms = paper.ARMS
-    arm_of = dict(zip(cohort["patient_id"], cohort["arm"]))
-    n = {a: int((cohort["arm"] == a).sum()) for a in arms}
-    ae = ae[ae["patient_id"].isin(arm_of)]
-    ae_arm = ae["patient_id"].map(arm_of)
-    for name, mask, counts, pcts in (
-            ("any AE", pd.Series(True, index=ae.index), paper.AE_ANY, paper.AE_ANY_PCT),
-            ("grade 3/4 AE", ae["grade"] >= 3, paper.AE_GRADE34, paper.AE_GRADE34_PCT)):
-        table = []
-        for a in arms:
-            k = int(ae.loc[mask & (ae_arm == a), "patient_id"].nunique())
-            table.append([k, n[a] - k])
+    Our generator codes the paper's names ("Immune-mediated hepatitis", "Hepatic
+    encephalopathy") as CTCAE v5 terms and records the map as ``ae_term_map`` in the
+    ``manifest.json`` beside the files; it is read from there (the folder of the file *ae*
+    was loaded from, else the shipped cohort's). Names without an entry are used as printed.
+    """
+    import json
+
+    folders = []
+    src = ae.attrs.get("hcc_source") if ae is not None else None
+    if isinstance(src, dict) and src.get("file"):
+        folders.append(Path(src["file"]).parent)
+    else:
+        folders.append(paths.COHORT_MANIFEST.parent)
+    for folder in folders:
+        try:
+            man = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        m = man.get("ae_term_map") if isinstance(man, dict) else None
+        if isinstance(m, dict):
+            return {str(k): str(v) for k, v in m.items()}
+    return {}
+
+
+def _safety_rows(rows, cohort, ae):
+    from hcc.safety import safety_table
+
+    res = safety_table(ae, cohort, "arm", test="yates", grade_min_severe=3)
+    terms = ae_term_map(ae)
+
+    def coded(name: str) -> tuple[str, str]:
+        t = terms.get(name, name)
+        return t, ("" if t == name else f"coded as CTCAE term '{t}'")
+    summ = res.summary
+    for name, key, counts, pcts in (("any AE", "Any AE", paper.AE_ANY, paper.AE_ANY_PCT),
+                                    ("grade 3/4 AE", "Grade ≥ 3 AE", paper.AE_GRADE34,
+                                     paper.AE_GRADE34_PCT)):
+        r = summ.loc[key]
+        for a in paper.ARMS:
+            k = int(r[f"{a} n"])
             _row(rows, f"Patients with {name}, {a}", "Safety", "count", counts[a], k, "exact",
                  k == counts[a])
             if a in pcts:
-                pct = 100.0 * k / n[a] if n[a] else np.nan
+                pct = float(r[f"{a} %"])
                 _row(rows, f"Patients with {name} (%), {a}", "Safety", "percent", pcts[a], pct,
                      "printed rounding", _printed_ok(pcts[a], pct))
         if "Overall" in pcts:
-            k = int(ae.loc[mask, "patient_id"].nunique())
-            pct = 100.0 * k / len(cohort)
+            pct = float(r["Overall %"])
             _row(rows, f"Patients with {name} (%), overall", "Safety", "percent",
                  pcts["Overall"], pct, "printed rounding", _printed_ok(pcts["Overall"], pct))
-        p = compare_categorical(np.array(table), test="yates")
-        _row(rows, f"Patients with {name}: P", "Safety", "p (Yates chi-square)", counts["p"], p,
-             "printed rounding (4 dp)", _printed_ok(counts["p"], p, 4))
-    deaths = int(ae.loc[ae["grade"] == 5, "patient_id"].nunique())
+        _row(rows, f"Patients with {name}: P", "Safety", "p (Yates chi-square)", counts["p"],
+             float(r["P"]), "printed rounding (4 dp)", _printed_ok(counts["p"], r["P"], 4))
+    deaths = int(ae.loc[pd.to_numeric(ae["grade"]) == 5, "patient_id"].nunique())
     _row(rows, "Treatment-related deaths (grade 5)", "Safety", "count",
          paper.TREATMENT_RELATED_DEATHS, deaths, "exact",
          deaths == paper.TREATMENT_RELATED_DEATHS)
-    irae = ae[ae["immune_related"] == 1]
+    imm = res.immune_related
+
+    def cell(frame, term, arm):
+        if term in frame.index and arm in frame.columns:
+            return int(frame.loc[term, arm])
+        return 0
+
+    arm_of = dict(zip(cohort["patient_id"].astype(str), cohort["arm"]))
+    irae = ae[pd.to_numeric(ae["immune_related"]) == 1]
+    irae_arm = irae["patient_id"].astype(str).map(arm_of)
     for term, want in paper.IMMUNE_RELATED.items():
-        k = int(irae.loc[(irae["term"] == term) & (ae_arm == "TKI-ICI"), "patient_id"].nunique())
+        t, note = coded(term)  # the paper's name or its CTCAE coding both count
+        hit = irae["term"].isin({term, t}) & (irae_arm == "TKI-ICI")
+        k = int(irae.loc[hit, "patient_id"].nunique())
         _row(rows, f"Immune-related {term}, TKI-ICI", "Safety", "count", want, k, "exact",
-             k == want)
-    k = int(irae.loc[ae_arm[irae.index] == "TKI", "patient_id"].nunique())
+             k == want, note=note)
+    k = int(imm["TKI"].sum()) if "TKI" in imm.columns else 0
     _row(rows, "Immune-related AEs, TKI", "Safety", "count", 0, k, "exact", k == 0)
-    disc = ae[ae["led_to_discontinuation"] == 1]
-    for a in arms:
+    disc = res.discontinuations
+    back = {v: k for k, v in terms.items()}
+    for a in paper.ARMS:
         want = sorted(paper.DISCONTINUATIONS[a])
-        got = sorted(disc.loc[ae_arm[disc.index] == a, "term"].astype(str))
+        got = sorted(back.get(t, t) for t in disc.index for _ in range(cell(disc, t, a)))
+        notes = [n for n in (coded(w)[1] for w in want) if n]
         _row(rows, f"Discontinuations for AEs, {a}", "Safety", "terms", ", ".join(want),
-             ", ".join(got), "exact", got == want)
+             ", ".join(got), "exact", got == want, note="; ".join(notes))
 
 
 # --------------------------------------------------------------------------- public
@@ -403,7 +436,10 @@ def fidelity_report(cohort: pd.DataFrame | str | Path | None = None,
     (:func:`hcc.table_one`), quantiles type 7, Kaplan–Meier with ``conf.type = "log"``
     (:func:`hcc.km`), log-rank (:func:`hcc.logrank`), reverse-KM follow-up, Cox with Efron
     ties and Wald CI/P (:func:`hcc.cox_screen`, :func:`hcc.cox`); the BCLC-B hazard ratio is a
-    Cox model of arm on the BCLC stage B patients. Months are days / 30.
+    Cox model of arm on the BCLC stage B patients; ORR/DCR by :func:`hcc.response_table` and
+    AE rows by :func:`hcc.safety_table` (Yates chi-square, as R ``chisq.test``). Months are
+    days / 30. Cox terms are coded as :data:`hcc.paper.COX_CODING` (:func:`cox_design`;
+    age > 60 derived from ``age``).
     """
     from hcc import data as _data
 

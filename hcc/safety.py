@@ -119,10 +119,10 @@ class SafetyResult(Result):
             ax.text(0.5, 0.5, "No adverse events", ha="center", va="center", transform=ax.transAxes)
             return ax
         sns.barplot(data=long, y="term", x="pct", hue="arm", hue_order=self.arms,
-                    palette=group_colors(self.arms, colors), orient="h", ax=ax)
+                    palette=group_colors(self.arms, colors), orient="h", saturation=1, ax=ax)
         ax.set_xlabel("Patients (%)" + (f", grade ≥ {self.grade_min_severe}" if severe else ", any grade"))
         ax.set_ylabel("")
-        ax.legend(title=self.arm_col, frameon=False)
+        ax.legend(title=self.arm_col, frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
         return ax
 
 

@@ -15,8 +15,12 @@ Reading files
 :func:`read_table` reads
 
 * CSV: comma, semicolon or tab separated (sniffed from the header line); the encoding is
-  taken from a byte-order mark, else UTF-8, else detected with ``charset-normalizer`` (a
-  file that no encoding decodes cleanly is refused as unreadable). In a semicolon file a
+  the one declared (``encoding:`` in the mapping), else taken from a byte-order mark, else
+  UTF-8, else detected: GB18030/GBK when every non-ASCII run is whole double-byte
+  characters (Chinese hospital exports), otherwise with ``charset-normalizer`` (ties
+  between code pages go to the one that reads the most letters, then cp1252). A file
+  mixing UTF-8 with another encoding, or that no encoding decodes cleanly, is refused as
+  unreadable. The encoding used is reported by ``hcc validate``. In a semicolon file a
   decimal comma (``7,63``) is read as a decimal point.
 * Excel ``.xlsx`` (openpyxl): the first sheet, or the one named by ``sheet:`` in the mapping.
   Cells holding a formula are reported, never evaluated; dates typed as dates are read as dates.
@@ -437,6 +441,15 @@ def _decode(data: bytes, file: str, declared: str | None) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as e:
         first_bad = e.start
+    runs = _HIGH_BYTES.findall(data)
+    if runs and all(len(r) % 2 == 0 for r in runs):
+        # every non-ASCII run is whole double-byte characters: a Chinese export (GBK /
+        # GB18030, the usual encoding of Chinese hospital systems) when it decodes as one.
+        # Statistical detection misreads short Chinese text in an ASCII file as cp1252.
+        try:
+            return data.decode("gb18030"), "gb18030 (detected)"
+        except UnicodeDecodeError:
+            pass
     if _UTF8_MULTIBYTE.search(data):
         # valid UTF-8 letters next to bytes that are not UTF-8: two encodings mixed in one
         # file; any single guess would silently garble part of it
@@ -445,7 +458,22 @@ def _decode(data: bytes, file: str, declared: str | None) -> tuple[str, str]:
                           "again as UTF-8 CSV")
     import charset_normalizer
 
-    best = charset_normalizer.from_bytes(data).best()
+    matches = charset_normalizer.from_bytes(data)
+    best = matches.best()
+    if best is not None:
+        # On short files several single-byte code pages tie; prefer the most common export
+        # encodings, in this order (the chosen one is reported; 'encoding:' overrides it)
+        # candidates: the one that turns the most non-ASCII characters into letters, then
+        # the preference order
+        tied = [m for m in matches if m.chaos == best.chaos and m.coherence == best.coherence]
+
+        def rank(m):
+            letters = sum(1 for ch in str(m) if ord(ch) > 127 and ch.isalpha())
+            pref = (_PREFERRED_ENCODINGS.index(m.encoding) if m.encoding in _PREFERRED_ENCODINGS
+                    else len(_PREFERRED_ENCODINGS))
+            return (-letters, pref)
+
+        best = min(tied, key=rank) if tied else best
     text = str(best) if best is not None else ""
     if (best is None or best.encoding.startswith(("utf_16", "utf_32")) or best.chaos > 0.1
             or "\ufffd" in text or re.search("[\x80-\x9f]", text)):
@@ -455,16 +483,23 @@ def _decode(data: bytes, file: str, declared: str | None) -> tuple[str, str]:
     return text, f"{best.encoding} (detected)"
 
 
+_HIGH_BYTES = re.compile(rb"[\x80-\xff]+")
+_PREFERRED_ENCODINGS = ("cp1252", "latin_1", "iso8859_15", "gb18030", "big5", "shift_jis",
+                        "cp1250", "cp1251")
 _UTF8_MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
-def _sniff_delimiter(text: str) -> str:
-    header = ""
-    for line in text.splitlines():
+def _first_line(text: str) -> str:
+    """The first non-blank line (the header) without splitting the whole text."""
+    for line in io.StringIO(text):
         if line.strip():
-            header = line
-            break
+            return line.rstrip("\r\n")
+    return ""
+
+
+def _sniff_delimiter(text: str) -> str:
+    header = _first_line(text)
     counts = {}
     for d in (",", ";", "\t"):
         # count outside double quotes
@@ -529,7 +564,7 @@ def _read_csv_text(text: str, file: str) -> tuple[pd.DataFrame, str]:
     # written so that the repetition is reported
     import csv
 
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    first = _first_line(text)
     try:
         header = next(csv.reader([first], delimiter=delim))
     except (csv.Error, StopIteration):
@@ -598,8 +633,13 @@ def read_table(path: str | Path, mapping: str | Path | dict | Mapping | None = N
         attrs.update(format="csv", encoding=enc, delimiter=delim)
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     if len(df):
-        keep = [any(str(x).strip() for x in row) for row in df.itertuples(index=False)]
-        if not all(keep):
+        keep = np.zeros(len(df), dtype=bool)
+        for c in range(df.shape[1]):
+            codes, uniques = pd.factorize(df.iloc[:, c], use_na_sentinel=False)
+            filled = np.array([str(u).strip() != "" for u in uniques], dtype=bool)
+            if len(codes):
+                keep |= filled[codes]
+        if not keep.all():
             df = df.loc[keep]
     df.attrs.update(attrs)
     return df
@@ -688,14 +728,6 @@ def _apply_mapping(df: pd.DataFrame, m: Mapping | None, file: str
     return df, problems
 
 
-def _is_blank(v: str) -> bool:
-    return v.lower() in MISSING_TOKENS
-
-
-def _blank(s: pd.Series) -> pd.Series:
-    return s.astype(str).str.strip().str.lower().isin(MISSING_TOKENS)
-
-
 _DECIMAL_COMMA = re.compile(r"^([+-]?\d+),(\d+)$")
 
 
@@ -733,103 +765,101 @@ _FIRST_DATE = pd.Timestamp("1950-01-01")
 _LAST_DATE = pd.Timestamp("2100-12-31")
 
 
+def _classifier(spec: Column, decimal_comma: bool, date_format: str | None):
+    """A function: stripped non-blank cell text → (typed value, problem message or None)."""
+    name = spec.name
+    if spec.kind in ("id", "text"):
+        def classify(v):
+            if spec.kind == "id" and len(v) > 100:
+                return v, "identifier longer than 100 characters"
+            return v, None
+    elif spec.kind == "label":
+        allowed = [str(x) for x in spec.labels]
+        allowed_set = set(allowed)
+
+        def classify(v):
+            if v in allowed_set:
+                return v, None
+            return np.nan, f"unknown label {_show(v)}; allowed: {', '.join(allowed)}"
+    elif spec.kind == "binary":
+        kind = "event" if name.endswith("_event") else "value"
+
+        def classify(v):
+            x = 0.0 if v == "0" else 1.0 if v == "1" else _to_float(v, decimal_comma)
+            if x == 0.0 or x == 1.0:
+                return x, None
+            return np.nan, f"{kind} must be 0 or 1, not {_show(v)}"
+    elif spec.kind in ("number", "integer"):
+        lo, hi = spec.range if spec.range else (-math.inf, math.inf)
+        unit = f" {spec.unit}" if spec.unit else ""
+
+        def classify(v):
+            x = _to_float(v, decimal_comma)
+            if v.startswith("="):
+                return np.nan, (f"is an Excel formula {_show(v)}; formulas are never "
+                                "evaluated — store the value instead")
+            if math.isnan(x):
+                return np.nan, f"not a number: {_show(v)}"
+            if spec.unit == "months" and x < 0:
+                return np.nan, f"negative time ({x:g}{unit}); times must be 0 or more"
+            if not math.isfinite(x) or x < lo or x > hi:
+                return np.nan, f"{x:g}{unit} is outside the allowed range {spec.allowed()}"
+            if spec.kind == "integer" and not x.is_integer():
+                return np.nan, f"must be a whole number, not {x:g}"
+            return x, None
+    elif spec.kind == "date":
+        form = "yyyy-mm-dd" if not date_format else f"yyyy-mm-dd or {date_format}"
+        hint = "" if date_format else " (for other forms give date_format in a mapping file)"
+
+        def classify(v):
+            d = _to_date(v, date_format)
+            if d is None:
+                return None, f"not a date: {_show(v)}; expected {form}{hint}"
+            if d < _FIRST_DATE or d > _LAST_DATE:
+                return None, (f"implausible date {d.date()} (allowed {_FIRST_DATE.year}–"
+                              f"{_LAST_DATE.year})")
+            return d, None
+    else:  # pragma: no cover
+        raise AssertionError(spec.kind)
+    return classify
+
+
 def _check_column(df: pd.DataFrame, spec: Column, file: str, required_values: bool,
                   decimal_comma: bool, date_format: str | None, problems: list[Problem]
                   ) -> pd.Series:
     """Check one column cell by cell; return it typed (bad or blank cells → NaN/NaT).
 
-    Plain Python over the cells: for the few hundred rows of a cohort this is several
-    times faster than pandas string methods, and it is linear for large files.
+    Each distinct cell text is classified once (cohort columns repeat a few labels); only
+    the cells with a problem are then visited one by one.
     """
     name = spec.name
-    rows = [int(r) for r in df.index]
-    text = [str(v).strip() for v in df[name].tolist()]
-    blank = [_is_blank(v) for v in text]
-
-    def add(row: int, msg: str) -> None:
-        problems.append(Problem(file, name, row, msg))
-
-    if required_values:
-        what = "time" if spec.unit == "months" else "value"
-        for r, b in zip(rows, blank):
-            if b:
-                add(r, f"blank {what}: a value is required ({spec.allowed()})")
-    index = df.index
-    if spec.kind in ("id", "text"):
-        out = [None if b else v for v, b in zip(text, blank)]
-        if spec.kind == "id":
-            for r, v in zip(rows, out):
-                if v is not None and len(v) > 100:
-                    add(r, "identifier longer than 100 characters")
-        return pd.Series(out, index=index, dtype=object).where(lambda x: x.notna(), np.nan)
-    if spec.kind == "label":
-        allowed = [str(v) for v in spec.labels]
-        allowed_set = set(allowed)
-        out = []
-        for r, v, b in zip(rows, text, blank):
-            if v in allowed_set:
-                out.append(v)
-                continue
-            out.append(np.nan)
-            if not b:
-                add(r, f"unknown label {_show(v)}; allowed: {', '.join(allowed)}")
-        return pd.Series(out, index=index, dtype=object)
-    if spec.kind == "binary":
-        out = []
-        for r, v, b in zip(rows, text, blank):
-            x = 0.0 if v == "0" else 1.0 if v == "1" else _to_float(v, decimal_comma)
-            if x == 0.0 or x == 1.0:
-                out.append(x)
-                continue
-            out.append(np.nan)
-            if not b:
-                kind = "event" if name.endswith("_event") else "value"
-                add(r, f"{kind} must be 0 or 1, not {_show(v)}")
-        return pd.Series(out, index=index, dtype="float64")
-    if spec.kind in ("number", "integer"):
-        lo, hi = spec.range if spec.range else (-math.inf, math.inf)
-        unit = f" {spec.unit}" if spec.unit else ""
-        out = []
-        for r, v, b in zip(rows, text, blank):
-            if b:
-                out.append(np.nan)
-                continue
-            x = _to_float(v, decimal_comma)
-            if v.startswith("="):
-                msg = (f"is an Excel formula {_show(v)}; formulas are never evaluated — "
-                       "store the value instead")
-            elif math.isnan(x):
-                msg = f"not a number: {_show(v)}"
-            elif spec.unit == "months" and x < 0:
-                msg = f"negative time ({x:g}{unit}); times must be 0 or more"
-            elif not math.isfinite(x) or x < lo or x > hi:
-                msg = f"{x:g}{unit} is outside the allowed range {spec.allowed()}"
-            elif spec.kind == "integer" and not x.is_integer():
-                msg = f"must be a whole number, not {x:g}"
-            else:
-                out.append(x)
-                continue
-            out.append(np.nan)
-            add(r, msg)
-        return pd.Series(out, index=index, dtype="float64")
+    classify = _classifier(spec, decimal_comma, date_format)
+    blank_value = None if spec.kind == "date" else np.nan
+    what = "time" if spec.unit == "months" else "value"
+    blank_msg = (f"blank {what}: a value is required ({spec.allowed()})"
+                 if required_values else None)
+    codes, uniques = pd.factorize(df[name], use_na_sentinel=False)
+    typed_u, msg_u = [], []
+    for v in uniques:
+        t = str(v).strip()
+        tv, msg = (blank_value, blank_msg) if t.lower() in MISSING_TOKENS else classify(t)
+        typed_u.append(tv)
+        msg_u.append(msg)
+    bad_codes = [i for i, m in enumerate(msg_u) if m is not None]
+    if bad_codes:
+        rows = np.asarray(df.index)
+        for i in np.flatnonzero(np.isin(codes, bad_codes)):
+            problems.append(Problem(file, name, int(rows[i]), msg_u[codes[i]]))
     if spec.kind == "date":
-        out = []
-        for r, v, b in zip(rows, text, blank):
-            if b:
-                out.append(None)
-                continue
-            d = _to_date(v, date_format)
-            if d is None:
-                form = "yyyy-mm-dd" if not date_format else f"yyyy-mm-dd or {date_format}"
-                hint = "" if date_format else " (for other forms give date_format in a mapping file)"
-                add(r, f"not a date: {_show(v)}; expected {form}{hint}")
-            elif d < _FIRST_DATE or d > _LAST_DATE:
-                add(r, f"implausible date {d.date()} (allowed {_FIRST_DATE.year}–"
-                    f"{_LAST_DATE.year})")
-                d = None
-            out.append(d)
-        return pd.Series(pd.to_datetime(out), index=index)
-    raise AssertionError(spec.kind)  # pragma: no cover
+        values = pd.to_datetime(pd.Series(typed_u, dtype=object)).to_numpy()
+        return pd.Series(values[codes] if len(codes) else values[:0], index=df.index)
+    if spec.kind in ("binary", "number", "integer"):
+        values = np.asarray(typed_u, dtype="float64")
+        return pd.Series(values[codes] if len(codes) else values[:0], index=df.index,
+                         dtype="float64")
+    values = np.empty(len(typed_u), dtype=object)
+    values[:] = typed_u
+    return pd.Series(values[codes] if len(codes) else values[:0], index=df.index, dtype=object)
 
 
 def check_frame(df: pd.DataFrame, file: str = "data", kind: str = "cohort",
@@ -928,65 +958,68 @@ def check_frame(df: pd.DataFrame, file: str = "data", kind: str = "cohort",
 
 
 def _cross_checks(t: pd.DataFrame, layout: str, file: str, problems: list[Problem]) -> None:
+    """Checks across rows and columns (vectorised; only flagged rows are looped over)."""
+    rows = np.asarray(t.index, dtype=int)
     if "patient_id" in t:
         ids = t["patient_id"]
-        first: dict[str, int] = {}
-        for row, v in ids.items():
-            if not isinstance(v, str):
-                continue
-            if v in first:
+        present = ids.notna()
+        dup = ids.duplicated(keep="first") & present
+        if dup.any():
+            first_row = {}
+            for row, v in zip(rows[present.to_numpy()], ids[present]):
+                first_row.setdefault(v, int(row))
+            for row, v in zip(rows[dup.to_numpy()], ids[dup]):
                 problems.append(Problem(file, "patient_id", int(row), f"duplicate patient_id "
-                                        f"{_show(v)} (also on row {first[v]})"))
-            else:
-                first[v] = int(row)
+                                        f"{_show(v)} (also on row {first_row[v]})"))
     if {"arm", "regimen"} <= set(t.columns):
-        for row, arm, reg in zip(t.index, t["arm"], t["regimen"]):
-            if isinstance(arm, str) and isinstance(reg, str) and reg not in REGIMENS_BY_ARM[arm]:
-                other = next(a for a, r in REGIMENS_BY_ARM.items() if reg in r)
-                problems.append(Problem(file, "regimen", int(row), f"regimen '{reg}' belongs "
-                                        f"to arm {other}, but arm is '{arm}'"))
+        arm, reg = t["arm"], t["regimen"]
+        ok = pd.Series(True, index=t.index)
+        for a, regs in REGIMENS_BY_ARM.items():
+            ok &= ~((arm == a) & reg.notna() & ~reg.isin(regs))
+        for row, a, r in zip(rows[~ok.to_numpy()], arm[~ok], reg[~ok]):
+            other = next(x for x, rr in REGIMENS_BY_ARM.items() if r in rr)
+            problems.append(Problem(file, "regimen", int(row), f"regimen '{r}' belongs "
+                                    f"to arm {other}, but arm is '{a}'"))
     if layout == "analysis" and set(OUTCOME_COLUMNS) <= set(t.columns):
-        for row in t.index:
-            os_t, os_e = t.at[row, "os_months"], t.at[row, "os_event"]
-            pfs_t, pfs_e = t.at[row, "pfs_months"], t.at[row, "pfs_event"]
-            if pd.notna(os_t) and pd.notna(pfs_t) and pfs_t > os_t + 1e-9:
-                problems.append(Problem(file, "pfs_months", int(row), f"PFS ({pfs_t:g} months) "
-                                        f"is longer than OS ({os_t:g} months); PFS ends at "
-                                        "progression or death, so it cannot exceed OS"))
-            elif (pd.notna(os_t) and pd.notna(pfs_t) and abs(pfs_t - os_t) <= 1e-9
-                  and os_e == 1 and pfs_e == 0):
-                problems.append(Problem(file, "pfs_event", int(row), "the patient died at the "
-                                        "end of PFS but pfs_event is 0; a death without earlier "
-                                        "progression is a PFS event (standard definition)"))
-            # A censored PFS shorter than OS is possible (imaging stopped): not a problem.
+        os_t = t["os_months"].to_numpy(dtype=float)
+        pfs_t = t["pfs_months"].to_numpy(dtype=float)
+        os_e = t["os_event"].to_numpy(dtype=float)
+        pfs_e = t["pfs_event"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            longer = pfs_t > os_t + 1e-9
+            same = np.abs(pfs_t - os_t) <= 1e-9
+        for i in np.flatnonzero(longer):
+            problems.append(Problem(file, "pfs_months", int(rows[i]), f"PFS ({pfs_t[i]:g} "
+                                    f"months) is longer than OS ({os_t[i]:g} months); PFS ends "
+                                    "at progression or death, so it cannot exceed OS"))
+        # A censored PFS shorter than OS is possible (imaging stopped): not a problem.
+        for i in np.flatnonzero(same & (os_e == 1) & (pfs_e == 0)):
+            problems.append(Problem(file, "pfs_event", int(rows[i]), "the patient died at the "
+                                    "end of PFS but pfs_event is 0; a death without earlier "
+                                    "progression is a PFS event (standard definition)"))
     if layout == "raw":
-        s = t.get("start_date")
-        pr, de, lc = (t.get(c) for c in ("progression_date", "death_date", "last_contact_date"))
-        for row in t.index:
-            st = s[row] if s is not None else pd.NaT
-            p_ = pr[row] if pr is not None else pd.NaT
-            d_ = de[row] if de is not None else pd.NaT
-            l_ = lc[row] if lc is not None else pd.NaT
-            if pd.isna(d_) and pd.isna(l_):
-                col = "last_contact_date" if lc is not None else "death_date"
-                problems.append(Problem(file, col, int(row), "blank time: neither a date of "
-                                        "death nor a date of last contact"))
-            if pd.isna(st):
-                continue
-            for name, d in (("progression_date", p_), ("death_date", d_),
-                            ("last_contact_date", l_)):
-                if pd.notna(d) and d < st:
-                    problems.append(Problem(file, name, int(row), f"{name} {d.date()} is before "
-                                            f"start_date {st.date()} (negative time)"))
-            if pd.notna(p_) and pd.notna(d_) and d_ < p_:
-                problems.append(Problem(file, "death_date", int(row), f"death {d_.date()} is "
-                                        f"before progression {p_.date()}"))
-            if pd.notna(d_) and pd.notna(l_) and l_ > d_:
-                problems.append(Problem(file, "last_contact_date", int(row), f"last contact "
-                                        f"{l_.date()} is after death {d_.date()}"))
-            if pd.isna(d_) and pd.notna(p_) and pd.notna(l_) and p_ > l_:
-                problems.append(Problem(file, "progression_date", int(row), f"progression "
-                                        f"{p_.date()} is after the last contact {l_.date()}"))
+        nat = pd.Series(pd.NaT, index=t.index, dtype="datetime64[ns]")
+        st, pr, de, lc = (t[c] if c in t else nat for c in DATE_COLUMNS)
+
+        def report(mask, column, message):
+            for i in np.flatnonzero(mask.to_numpy()):
+                problems.append(Problem(file, column, int(rows[i]), message(i)))
+
+        def day(s, i):
+            return s.iloc[i].date()
+
+        report(de.isna() & lc.isna(), "last_contact_date" if "last_contact_date" in t else
+               "death_date", lambda i: "blank time: neither a date of death nor a date of "
+               "last contact")
+        for name, d in (("progression_date", pr), ("death_date", de), ("last_contact_date", lc)):
+            report(d < st, name, lambda i, name=name, d=d: f"{name} {day(d, i)} is before "
+                   f"start_date {day(st, i)} (negative time)")
+        report(de < pr, "death_date", lambda i: f"death {day(de, i)} is before progression "
+               f"{day(pr, i)}")
+        report(lc > de, "last_contact_date", lambda i: f"last contact {day(lc, i)} is after "
+               f"death {day(de, i)}")
+        report(de.isna() & (pr > lc), "progression_date", lambda i: f"progression "
+               f"{day(pr, i)} is after the last contact {day(lc, i)}")
 
 
 def check_file(path: str | Path, mapping: str | Path | dict | Mapping | None = None,

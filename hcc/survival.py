@@ -81,16 +81,17 @@ def _event_array(df: pd.DataFrame, col: str) -> np.ndarray:
 
 def _group_codes(df: pd.DataFrame, col: str) -> tuple[np.ndarray, list]:
     raw = df[col]
-    n_missing = int(raw.isna().sum())
-    if n_missing:
-        raise DataError(f"{n_missing} patient(s) have no value in the group column '{col}'; "
-                        "fill them in or remove those patients.")
     if isinstance(raw.dtype, pd.CategoricalDtype):
         cats = [c for c in raw.cat.categories if (raw == c).any()]
         codes = pd.Categorical(raw, categories=cats).codes.astype(np.int64)
-        return codes, cats
-    codes, uniques = pd.factorize(raw, sort=True)
-    return codes.astype(np.int64), list(uniques)
+    else:
+        codes, uniques = pd.factorize(raw, sort=True)
+        codes, cats = codes.astype(np.int64), list(uniques)
+    n_missing = int((codes < 0).sum())
+    if n_missing:
+        raise DataError(f"{n_missing} patient(s) have no value in the group column '{col}'; "
+                        "fill them in or remove those patients.")
+    return codes, cats
 
 
 def _check_conf(conf_type: str, alpha: float) -> None:
@@ -113,23 +114,44 @@ class KMArrays:
     std_err: np.ndarray  # R's survfit std.err: standard error of -log S(t) (Greenwood)
 
 
-def _km_arrays(time: np.ndarray, event: np.ndarray) -> KMArrays:
+def _runs(sorted_time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of a sorted array and the index where each run starts."""
+    if sorted_time.size == 0:
+        return sorted_time, np.array([], dtype=np.int64)
+    new = np.empty(sorted_time.size, dtype=bool)
+    new[0] = True
+    np.not_equal(sorted_time[1:], sorted_time[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    return sorted_time[starts], starts
+
+
+def _km_arrays(time: np.ndarray, event: np.ndarray, presorted: bool = False) -> KMArrays:
     """Kaplan–Meier estimate and Greenwood standard error (R ``survfit`` conventions).
 
     ``std_err`` is R's ``fit$std.err``: the Greenwood standard error of the cumulative
     hazard ``-log S(t)``, ``sqrt(sum d / (n (n - d)))``; it is ``inf`` from the time the
-    curve reaches 0.
+    curve reaches 0. With ``presorted=True`` *time* must be sorted ascending (and *event*
+    in the same order), which saves a sort.
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=np.int64)
-    if time.size == 0:
+    if presorted:
+        ts, te = time, time[event == 1]
+    else:
+        ts, te = np.sort(time), np.sort(time[event == 1])
+    return _km_from_sorted(ts, te)
+
+
+def _km_from_sorted(ts: np.ndarray, te: np.ndarray) -> KMArrays:
+    """KM from all times sorted (*ts*) and event times sorted (*te*): two sorts, no argsort."""
+    if ts.size == 0:
         empty = np.array([], dtype=float)
         return KMArrays(empty, empty.astype(np.int64), empty.astype(np.int64), empty.astype(np.int64), empty, empty)
-    ut, inv = np.unique(time, return_inverse=True)
-    n_at = np.bincount(inv, minlength=ut.size)
-    d = np.bincount(inv, weights=event, minlength=ut.size).astype(np.int64)
+    ut, starts = _runs(ts)
+    n_at = np.diff(np.append(starts, ts.size))
+    d = np.searchsorted(te, ut, side="right") - np.searchsorted(te, ut, side="left")
     c = n_at - d
-    n_risk = np.cumsum(n_at[::-1])[::-1]
+    n_risk = ts.size - starts
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.cumprod(1.0 - d / n_risk)
         term = np.where(d == 0, 0.0, np.where(n_risk > d, d / (n_risk * (n_risk - d).astype(float)), np.inf))
@@ -253,22 +275,31 @@ class LogrankArrays:
 
 def _logrank_arrays(time: np.ndarray, event: np.ndarray, codes: np.ndarray, n_groups: int) -> LogrankArrays:
     """Log-rank test of ``survdiff`` (rho = 0) on arrays; *codes* are 0..n_groups-1."""
-    from scipy.stats import chi2
-
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=np.int64)
     codes = np.asarray(codes, dtype=np.int64)
-    G = n_groups
-    ut, inv = np.unique(time, return_inverse=True)
-    T = ut.size
-    cell = inv * G + codes
-    n_at = np.bincount(cell, minlength=T * G).reshape(T, G).astype(float)
-    d_at = np.bincount(cell, weights=event, minlength=T * G).reshape(T, G)
-    n_risk = np.cumsum(n_at[::-1], axis=0)[::-1]  # T x G
+    ts, te = [], []
+    for g in range(n_groups):
+        m = codes == g
+        tg = time[m]
+        ts.append(np.sort(tg))
+        te.append(np.sort(tg[event[m] == 1]))
+    return _logrank_sorted(ts, te)
+
+
+def _logrank_sorted(ts: list[np.ndarray], te: list[np.ndarray]) -> LogrankArrays:
+    """Log-rank test from each group's sorted times (*ts*) and sorted event times (*te*)."""
+    from scipy.stats import chi2
+
+    G = len(ts)
+    ut = np.array([], dtype=float)
+    for e_g in te:  # distinct event times of all groups
+        ut = np.union1d(ut, _runs(e_g)[0])
+    n_risk = np.column_stack([t_g.size - np.searchsorted(t_g, ut, side="left") for t_g in ts]).astype(float)
+    d_at = np.column_stack([np.searchsorted(e_g, ut, side="right") - np.searchsorted(e_g, ut, side="left")
+                            for e_g in te]).astype(float)
     n_tot = n_risk.sum(axis=1)
     d_tot = d_at.sum(axis=1)
-    ev = d_tot > 0
-    n_risk, n_tot, d_tot, d_at = n_risk[ev], n_tot[ev], d_tot[ev], d_at[ev]
     frac = n_risk / n_tot[:, None]
     observed = d_at.sum(axis=0)
     expected = (d_tot[:, None] * frac).sum(axis=0)
@@ -280,12 +311,9 @@ def _logrank_arrays(time: np.ndarray, event: np.ndarray, codes: np.ndarray, n_gr
     diff = (observed - expected)[use][1:]
     vv = V[np.ix_(use, use)][1:, 1:]
     df = int(use.sum()) - 1
-    if df < 1:
-        stat = 0.0
-    else:
-        stat = float(diff @ np.linalg.solve(vv, diff))
+    stat = float(diff @ np.linalg.solve(vv, diff)) if df >= 1 else 0.0
     p = float(chi2.sf(stat, df)) if df >= 1 else float("nan")
-    n = np.bincount(codes, minlength=G)
+    n = np.array([t_g.size for t_g in ts])
     return LogrankArrays(stat, df, p, observed, expected, n, V)
 
 
@@ -315,7 +343,7 @@ class KMResult(Result):
     def __init__(self, arrays: dict, raw: dict, conf_type: str, alpha: float, time: str,
                  event: str, group: str | None, times=None, notes=()):
         self._arrays = arrays  # level -> KMArrays
-        self._raw = raw  # level -> (sorted times, events in that order)
+        self._raw = raw  # level -> (sorted times, sorted event times)
         self.conf_type = conf_type
         self.alpha = alpha
         self.time_col, self.event_col, self.group_col = time, event, group
@@ -408,10 +436,8 @@ class KMResult(Result):
         if len(self.groups) < 2:
             return None
         if self._logrank is None:
-            t = np.concatenate([self._raw[g][0] for g in self.groups])
-            e = np.concatenate([self._raw[g][1] for g in self.groups])
-            codes = np.concatenate([np.full(self._raw[g][0].size, i) for i, g in enumerate(self.groups)])
-            arr = _logrank_arrays(t, e, codes, len(self.groups))
+            arr = _logrank_sorted([self._raw[g][0] for g in self.groups],
+                                  [self._raw[g][1] for g in self.groups])
             self._logrank = LogrankResult(arr, self.groups, self.group_col)
         return self._logrank
 
@@ -543,12 +569,12 @@ def km(df: pd.DataFrame, time: str, event: str, group: str | None = None, conf_t
         codes, levels = _group_codes(df, group)
     arrays, raw = {}, {}
     for i, g in enumerate(levels):
-        m = codes == i
+        m = codes == i if len(levels) > 1 else slice(None)
         tg, eg = t[m], e[m]
-        order = np.argsort(tg, kind="stable")
-        raw[g] = (tg[order], eg[order])
-        arrays[g] = _km_arrays(tg, eg)
-        if eg.sum() == 0:
+        ts, te = np.sort(tg), np.sort(tg[eg == 1])
+        raw[g] = (ts, te)  # sorted times, sorted event times
+        arrays[g] = _km_from_sorted(ts, te)
+        if te.size == 0:
             msg = (f"No events in {'group ' + repr(g) if group else 'the data'}: the survival curve "
                    "stays at 1 and the median is not reached.")
             warnings.warn(msg, StatisticalWarning, stacklevel=2)

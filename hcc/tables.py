@@ -40,7 +40,10 @@ def quantile_type7(x, q):
     R computes ``(1 - h) * x[lo] + h * x[hi]`` with ``h = 1 + (n - 1) q - lo``; the same
     expression is used here so results agree to the last bit.
     """
-    arr = np.asarray(pd.to_numeric(pd.Series(np.ravel(x)), errors="coerce"), dtype=float)
+    try:
+        arr = np.asarray(x, dtype=float).ravel()
+    except (TypeError, ValueError):
+        arr = np.asarray(pd.to_numeric(pd.Series(np.ravel(x)), errors="coerce"), dtype=float)
     arr = np.sort(arr[~np.isnan(arr)])
     qs = np.atleast_1d(np.asarray(q, dtype=float))
     if np.any((qs < 0) | (qs > 1)):
@@ -212,19 +215,20 @@ def compare_categorical(table, test: str = "yates") -> float:
 
 def _kruskal_p(values: np.ndarray, codes: np.ndarray, k: int) -> float:
     """R ``kruskal.test``: H with the tie correction, chi-square on k - 1 df."""
-    from scipy.stats import chi2, rankdata
+    from scipy.stats import chi2
 
     n = values.size
     if n < 2 or k < 2:
         return float("nan")
-    ranks = rankdata(values)  # average ranks for ties
+    uniq, inv, tie = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(tie).astype(float)
+    ranks = (ends - (tie - 1) / 2.0)[inv]  # average ranks for ties (as R rank / scipy rankdata)
     counts = np.bincount(codes, minlength=k).astype(float)
     sums = np.bincount(codes, weights=ranks, minlength=k)
     use = counts > 0
     if use.sum() < 2:
         return float("nan")
     H = 12.0 / (n * (n + 1)) * np.sum(sums[use] ** 2 / counts[use]) - 3 * (n + 1)
-    _, tie = np.unique(values, return_counts=True)
     correction = 1 - np.sum(tie.astype(float) ** 3 - tie) / (float(n) ** 3 - n)
     if correction == 0:
         return float("nan")
@@ -308,17 +312,27 @@ def _is_continuous(s: pd.Series) -> bool:
         return False
     if not pd.api.types.is_numeric_dtype(s):
         return False
-    return s.dropna().nunique() > 2
+    u = pd.unique(s.to_numpy())
+    return int(np.sum(~pd.isna(u))) > 2
 
 
-def _levels(s: pd.Series) -> list:
+def _codes_levels(s: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer codes (-1 = missing) and the levels present, sorted (or in categorical order)."""
     if isinstance(s.dtype, pd.CategoricalDtype):
-        return [c for c in s.cat.categories if (s == c).any()]
-    vals = s.dropna().unique()
+        present = np.bincount(s.cat.codes[s.cat.codes >= 0], minlength=len(s.cat.categories)) > 0
+        keep = [c for c, p in zip(s.cat.categories, present) if p]
+        codes = pd.Categorical(s, categories=keep).codes.astype(np.int64)
+        return codes, keep
     try:
-        return sorted(vals)
-    except TypeError:
-        return sorted(vals, key=str)
+        codes, uniques = pd.factorize(s, sort=True)
+    except TypeError:  # mixed types that cannot be compared: sort by their text
+        codes, uniques = pd.factorize(s)
+        order = sorted(range(len(uniques)), key=lambda i: str(uniques[i]))
+        remap = np.empty(len(order), dtype=np.int64)
+        remap[order] = np.arange(len(order))
+        codes = np.where(codes >= 0, remap[np.clip(codes, 0, None)], -1)
+        uniques = [uniques[i] for i in order]
+    return np.asarray(codes, dtype=np.int64), list(uniques)
 
 
 def _fmt_num(v: float, digits: int) -> str:
@@ -385,10 +399,7 @@ def table_one(df: pd.DataFrame, by: str, variables=None, nonnormal=None, test: s
         df = df.loc[~no_group]
     if len(df) == 0:
         raise DataError(f"No patient has a value of '{by}'.")
-    groups = _levels(df[by])
-    if len(groups) < 1:
-        raise DataError(f"'{by}' has no values.")
-    gcodes = pd.Categorical(df[by], categories=groups).codes
+    gcodes, groups = _codes_levels(df[by])
     k = len(groups)
     n_g = np.bincount(gcodes, minlength=k)
     N = len(df)
@@ -403,13 +414,17 @@ def table_one(df: pd.DataFrame, by: str, variables=None, nonnormal=None, test: s
     for v in variables:
         s = df[v]
         label = labels.get(v, v)
-        miss = s.isna().to_numpy()
+        if v in continuous_all:
+            x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+            miss = np.isnan(x)
+        else:
+            lcodes, levels = _codes_levels(s)
+            miss = lcodes < 0
         n_miss_g = np.bincount(gcodes[miss], minlength=k)
         complete = ~miss
         rows_v: list[tuple[str, list[str]]] = []
         smd_v = float("nan")
         if v in continuous_all:
-            x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
             xc, gc = x[complete], gcodes[complete]
             if v in nonnormal:
                 def cell(vals):
@@ -438,8 +453,6 @@ def table_one(df: pd.DataFrame, by: str, variables=None, nonnormal=None, test: s
                             vals.append(abs(a.mean() - b.mean()) / den if den > 0 else float("nan"))
                 smd_v = float(np.mean(vals)) if vals else float("nan")
         else:
-            levels = _levels(s)
-            lcodes = pd.Categorical(s, categories=levels).codes
             ok = lcodes >= 0
             L = len(levels)
             tab = np.bincount(lcodes[ok] * k + gcodes[ok], minlength=L * k).reshape(L, k)

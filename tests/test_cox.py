@@ -379,3 +379,26 @@ def test_result_object_contract(toy):
     ph = res.ph_test()
     assert list(ph.summary.index) == ["arm", "ecog", "GLOBAL"]
     assert list(ph.summary.columns) == ["chisq", "df", "p"]
+
+
+@requires_r
+def test_screen_factor_candidate_uses_multi_df_wald_p(toy):
+    """A three-level candidate is selected on the Wald test of all its terms (R: the Wald
+    test of summary(coxph) of the univariate model)."""
+    res = cox_screen(toy, "os_months", "os_event", ["etiology", "ecog"], threshold=1.0)
+    r = run_r("f <- coxph(Surv(os_months, os_event) ~ etiology, data = d)\n"
+              "out <- list(p = unname(summary(f)$waldtest['pvalue']), "
+              "w = unname(summary(f)$waldtest['test']))", d=toy)
+    np.testing.assert_allclose(res.candidate_p["etiology"], r["p"], rtol=1e-3)  # R rounds W
+    stat, df, p = res.multivariate.term_test("etiology")
+    assert df == 2
+    assert len(res.univariate[res.univariate["candidate"] == "etiology"]) == 2
+
+
+def test_hcc_cox_is_callable_even_after_submodule_import(toy):
+    # reference: ARCHITECTURE.md public API (hcc.cox is the function cox)
+    import hcc
+    import hcc.cox as module
+
+    assert hcc.cox(toy, "os_months", "os_event", ["arm"]).coef.iloc[0] == pytest.approx(
+        module.cox(toy, "os_months", "os_event", ["arm"]).coef.iloc[0], rel=0, abs=0)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from corpus.hostile import ae_table, cohort, raw_cohort
+from corpus.hostile import ae_table, cohort
 from hcc import data, paths, schema
 from hcc.errors import DataError, ValidationError
 
@@ -182,6 +182,8 @@ def test_is_shipped_cohort_uses_the_manifest(tmp_path):
     changed = df.copy()
     changed.loc[0, "age"] = 99
     assert not data.is_shipped_cohort(changed)
+    assert data.is_shipped_cohort(df.assign(age_gt60=(df["age"] > 60).astype(int)))
+    assert not data.is_shipped_cohort(df.iloc[1:])  # a subset is not the synthetic cohort
     # a user's file: no manifest lists it
     user = tmp_path / "user" / "cohort.csv"
     user.parent.mkdir()

@@ -4,8 +4,6 @@ that depends on counts alone (Table 1, ORR/DCR, AE; Yates chi-square, METHODS.md
 match the paper."""
 from __future__ import annotations
 
-import json
-import math
 
 import numpy as np
 import pandas as pd
@@ -172,3 +170,26 @@ def test_shipped_cohort_passes_every_non_excluded_row():
     rep = fidelity_report()
     assert rep.passed, rep.failures[["item", "paper", "ours", "tolerance"]].to_string()
     assert rep.score["all"]["excluded"] == 4 * len(paper.COX_FLAGGED)
+
+
+def test_ctcae_coding_from_the_manifest_is_understood(tmp_path):
+    # reference: paper.IMMUNE_RELATED / DISCONTINUATIONS counts; the generator's manifest
+    # records how the paper's AE names were coded (ae_term_map)
+    import json
+
+    from hcc.fidelity import fidelity_report
+
+    cohort, ae = published_counts_cohort()
+    coding = {"Immune-mediated hepatitis": "Alanine aminotransferase increased",
+              "Hepatic encephalopathy": "Encephalopathy"}
+    ae = ae.assign(term=ae["term"].replace(coding))
+    cohort.to_csv(tmp_path / "cohort.csv", index=False)
+    ae.to_csv(tmp_path / "adverse_events.csv", index=False)
+    (tmp_path / "manifest.json").write_text(json.dumps({"ae_term_map": coding}))
+    s = fidelity_report(tmp_path / "cohort.csv").summary
+    safety = s[s["section"] == "Safety"].set_index("item")
+    assert safety.loc["Immune-related Immune-mediated hepatitis, TKI-ICI", "ours"] == 5
+    assert safety.loc["Discontinuations for AEs, TKI", "ours"] == "Hepatic encephalopathy"
+    assert (safety["ok"] == True).all(), safety[["paper", "ours"]].to_string()  # noqa: E712
+    assert "Alanine aminotransferase increased" in \
+        safety.loc["Immune-related Immune-mediated hepatitis, TKI-ICI", "note"]

@@ -137,8 +137,36 @@ def test_latin1_is_detected_and_declared(tmp_path):
     p.write_bytes(c.to_csv(index=False).encode("latin-1"))
     df = schema.read_table(p)
     assert df.loc[2, "patient_id"] == "Pé-001" and "detected" in df.attrs["encoding"]
+    c.loc[1, "patient_id"] = "Pà-002"  # 0xE0: "à" in Latin-1/cp1252, "ŕ" in cp1250
+    p.write_bytes(c.to_csv(index=False).encode("latin-1"))
+    assert schema.read_table(p).loc[3, "patient_id"] == "Pà-002"
     df = schema.read_table(p, mapping={"encoding": "latin-1"})
     assert df.loc[2, "patient_id"] == "Pé-001" and "declared" in df.attrs["encoding"]
+
+
+def test_gb18030_chinese_export_is_detected(tmp_path):
+    c = cohort().astype(object)
+    c["patient_id"] = [f"患者{i:03d}" for i in range(len(c))]
+    p = tmp_path / "zh.csv"
+    p.write_bytes(c.to_csv(index=False).encode("gb18030"))
+    df = schema.read_table(p)
+    assert df.loc[2, "patient_id"] == "患者000" and "gb18030" in df.attrs["encoding"]
+    assert schema.validate_file(p) == []
+
+
+@pytest.mark.parametrize("encoding,text", [
+    ("gb18030", "patient_id,sex\nP1,男\nP2,女\n"),
+    ("latin-1", "patient_id,x\nPérès,1\nDésirée,0\nPà-002,1\nFrançois,1\n"),
+    ("cp1250", "patient_id,note\nP1,Łódź żółć\nP2,Kraków\n"),
+    ("cp1251", "patient_id,note\nP1,Иванов\nP2,Петров Сидоров\n"),
+    ("cp1252", "id,n\n1,Müller\n2,Größe\n3,Straße\n"),
+])
+def test_short_non_utf8_exports_decode_to_the_original_text(tmp_path, encoding, text):
+    # reference: the text we encoded ourselves
+    p = tmp_path / "e.csv"
+    p.write_bytes(text.encode(encoding))
+    df = schema.read_table(p)
+    assert df.to_csv(index=False, lineterminator="\n") == text
 
 
 def test_declared_encoding_that_does_not_fit_is_unreadable(tmp_path):
@@ -269,3 +297,17 @@ def test_mapping_problems_are_all_listed():
     msgs = "\n".join(q.message for q in ei.value.problems)
     assert "unknown key 'colums'" in msgs and "'nope'" in msgs and "both 'B' and 'C'" in msgs
     assert "date_format 'whenever'" in msgs
+
+
+def test_the_documented_mapping_example_is_valid():
+    # reference: the module docstring's example (the documentation must not lie)
+    doc = schema.__doc__
+    block = doc[doc.index("    # mapping.yaml"):doc.index("Label keys are compared")]
+    text = "\n".join(line[4:] for line in block.splitlines())
+    import yaml
+
+    m = schema.load_mapping(yaml.load(text, Loader=schema._yaml_loader()))
+    assert m.columns["Gender"] == "sex" and m.labels["child_pugh"] == {"A": "A", "B": "B7"}
+    assert m.labels["tace"] == {"Yes": "1", "No": "0"} and m.date_format == "%d/%m/%Y"
+    assert m.labels["arm"]["TKI + PD-1"] == "TKI-ICI" and m.ignore == ("Ward", "Notes")
+    assert m.encoding == "latin-1" and m.sheet == "Cohort"

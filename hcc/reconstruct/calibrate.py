@@ -27,6 +27,8 @@ from hcc.reconstruct.fastnum import (
     Z975,
     cox_multi,
     cox_uni_binary,
+    cox_uni_counts,
+    risk_counts_all,
     km_median,
     km_median_ci,
     logrank_chisq,
@@ -62,9 +64,13 @@ MIN_PROG = 14  # earliest progression
 MIN_OS = 14
 FIRST_ASSESS = (60, 90)  # first mRECIST assessment window
 
-CUTOFF_DEFAULT = "2022-01-31"
 ENROL_START = "2018-05-01"
 ENROL_END = "2021-05-31"
+#: The data cut-off is a free parameter of the search, in days after ENROL_START, within
+#: [CUTOFF_MIN, CUTOFF_MAX] (3 months after the last enrolment .. the paper's submission).
+CUTOFF_MIN = "2021-08-31"
+CUTOFF_MAX = "2022-08-31"
+CUTOFF_START = "2022-01-31"
 
 
 def _zq(p: float) -> float:
@@ -306,10 +312,23 @@ def count_ltfu(otype, osd, minadmin):
 def eval_endpoint(e, X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr, fu,
                   mterms, mp, mslot0, subslot, kbclc, tol, maxit):
     """Re-sort endpoint *e* (0 OS, 1 PFS) and refit everything that depends on it."""
+    n = X.shape[0]
     nt = X.shape[1]
     prepare(e, otype, osd, pfsd, ordr, ts, es)
+    Xs = np.empty((n, nt))
+    for r in range(n):
+        for k in range(nt):
+            Xs[r, k] = X[ordr[e, r], k]
+    R = np.empty(n)
+    D = np.empty(n)
+    R1 = np.empty((nt, n))
+    D1 = np.empty((nt, n))
+    m = risk_counts_all(ts[e], es[e], Xs, R, D, R1, D1)
     for k in range(nt):
-        fit_uni(e, k, X, ordr, ts, es, cb, cse, tol, maxit)
+        slot = e * nt + k
+        b, s, it = cox_uni_counts(R, D, R1[k], D1[k], m, cb[slot], tol, maxit)
+        cb[slot] = b
+        cse[slot] = s
     fit_multi(e, X, ordr, ts, es, cb, cse, mterms, mp, mslot0, tol, maxit)
     fit_km(e, arm, ordr, ts, es, kmv, lr, fu)
     if e == 1:
@@ -437,11 +456,16 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
            best_X, best_age, best_otype, best_osd, best_pfsd, best_resp, best_info,
            kind, slot, blo, bhi, alo, ahi, scale, weight,
            mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc,
-           maxfu, minadmin, rs, step0, nsteps, budget, t0, t1, cur):
+           cutv, window, cutlo, cuthi, rs, step0, nsteps, budget, t0, t1, cur):
     """Run moves ``step0 .. step0 + nsteps`` of a ``budget``-move annealing schedule.
 
-    ``cur`` holds [score, n_acc, n_exact]; ``best_info`` [score, n_acc, n_exact, step].
+    ``cur`` holds [score, n_acc, n_exact]; ``best_info`` [score, n_acc, n_exact, step,
+    cut-off]. ``cutv[0]`` is the data cut-off in days after the first possible start (the
+    longest possible follow-up); patients alive with a shorter time than
+    ``cutv[0] - window`` are lost to follow-up.
     """
+    maxfu = cutv[0]
+    minadmin = maxfu - window
     n = X.shape[0]
     nt = X.shape[1]
     tol = 1e-9
@@ -575,6 +599,23 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
                 continue
             ok = valid(i, otype, osd, pfsd, resp, maxfu)
             mode = 2
+        elif u < 0.93:
+            d = 1 + _randint(rs, 60)
+            if _unif(rs) < 0.5:
+                d = -d
+            nm = maxfu + d
+            if nm < cutlo or nm > cuthi:
+                continue
+            mx = 0
+            for q in range(n):
+                if osd[q] > mx:
+                    mx = osd[q]
+            if mx > nm:
+                continue
+            maxfu = nm
+            minadmin = maxfu - window
+            cutv[0] = maxfu
+            mode = 5
         elif u < 0.95:
             if resp[i] == resp[j]:
                 continue
@@ -612,7 +653,9 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
         lr0[:] = lr
         fu0[:] = fu
         ltfu_new = ltfu
-        if mode == 1:
+        if mode == 5:
+            ltfu_new = count_ltfu(otype, osd, minadmin)
+        elif mode == 1:
             for e in range(2):
                 fit_uni(e, kc, X, ordr, ts, es, cb, cse, tol, maxit)
                 inm = False
@@ -655,7 +698,12 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
                 best_osd[:] = osd
                 best_pfsd[:] = pfsd
                 best_resp[:] = resp
+                best_info[4] = maxfu
         else:
+            if mode == 5:
+                maxfu -= d
+                minadmin = maxfu - window
+                cutv[0] = maxfu
             for k in range(nt):
                 X[i, k] = xi[k]
                 X[j, k] = xj[k]

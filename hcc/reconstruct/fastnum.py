@@ -264,6 +264,86 @@ def risk_counts(t, e, x):
 
 
 @njit(cache=True)
+def risk_counts_all(t, e, X, R, D, R1, D1):
+    """Counts at risk and deaths at each distinct death time, for every column of ``X``.
+
+    ``t`` sorted ascending, ``X[i, k]`` binary; fills ``R[m]``, ``D[m]`` (totals) and
+    ``R1[k, m]``, ``D1[k, m]`` (level 1 of column k). Returns the number of death times.
+    """
+    n = t.shape[0]
+    nt = X.shape[1]
+    r1 = np.zeros(nt)
+    d1 = np.zeros(nt)
+    rtot = 0.0
+    m = 0
+    i = n - 1
+    # walk from the longest time down, so counts at risk only grow
+    while i >= 0:
+        ti = t[i]
+        d = 0.0
+        for k in range(nt):
+            d1[k] = 0.0
+        j = i
+        while j >= 0 and t[j] == ti:
+            rtot += 1.0
+            for k in range(nt):
+                xk = X[j, k]
+                r1[k] += xk
+                if e[j]:
+                    d1[k] += xk
+            if e[j]:
+                d += 1.0
+            j -= 1
+        if d > 0:
+            R[m] = rtot
+            D[m] = d
+            for k in range(nt):
+                R1[k, m] = r1[k]
+                D1[k, m] = d1[k]
+            m += 1
+        i = j
+    return m
+
+
+@njit(cache=True)
+def cox_uni_counts(R, D, R1k, D1k, m, b0, tol, maxit):
+    """Efron fit of one binary covariate from the counts of :func:`risk_counts_all`."""
+    R0 = R[:m] - R1k[:m]
+    D0 = D[:m] - D1k[:m]
+    R1 = R1k[:m]
+    D1 = D1k[:m]
+    b = b0
+    if not np.isfinite(b) or abs(b) > 15.0:
+        b = 0.0
+    ll, u, inf = _uni_lui(b, R0, R1, D0, D1, m)
+    it = 0
+    while it < maxit:
+        if inf <= 1e-300:
+            break
+        step = u / inf
+        if abs(step) < 1e-12:
+            break
+        it += 1
+        nb = b + step
+        nll, nu, ninf = _uni_lui(nb, R0, R1, D0, D1, m)
+        h = 0
+        while (not np.isfinite(nll) or nll < ll - 1e-9 * (1.0 + abs(ll))) and h < 30:
+            step *= 0.5
+            nb = b + step
+            nll, nu, ninf = _uni_lui(nb, R0, R1, D0, D1, m)
+            h += 1
+        done = abs(nll - ll) <= tol * abs(nll)
+        b = nb
+        ll = nll
+        u = nu
+        inf = ninf
+        if done or abs(b) > 25.0:
+            break
+    se = 1.0 / math.sqrt(inf) if inf > 0 else np.inf
+    return b, se, it
+
+
+@njit(cache=True)
 def _uni_lui(b, R0, R1, D0, D1, m):
     eb = math.exp(b)
     ll = 0.0

@@ -26,9 +26,11 @@ from hcc.paths import CACHE_DIR, DEFAULT_SEED
 
 #: Bump when the generator's output for a given seed changes.
 GENERATOR_VERSION = "1.0.0"
+#: Bump when the calibrated state for a given seed changes (search, score, moves).
+CALIBRATION_VERSION = "1"
 #: Moves per annealing chain (fixed budget → deterministic).
-DEFAULT_BUDGET = 400_000
-CHUNK = 20_000
+DEFAULT_BUDGET = 600_000
+CHUNK = 5_000
 
 ARM_ORDER = paper.ARMS  # rows 0..36 TKI, 37..92 TKI-ICI
 RESPONSES = ("CR", "PR", "SD", "PD")
@@ -213,8 +215,9 @@ def initial_state(rng: np.random.Generator, ages: tuple[np.ndarray, np.ndarray],
             i = idx[r]
             for _ in range(1000):
                 t = ty[r]
-                cens = int(rng.integers(minadmin, maxfu + 1)) if rng.random() < 0.85 else int(
-                    rng.integers(61, minadmin + 1))
+                fu_days = paper.MEDIAN_FOLLOWUP.value * 30
+                cens = int(min(maxfu, minadmin + rng.exponential(max(fu_days - minadmin, 30)))) \
+                    if rng.random() < 0.9 else int(rng.integers(61, minadmin + 1))
                 if t in (1, 2):
                     p = int(rng.integers(14, 91)) if resp_a[r] == 3 else 61 + int(
                         rng.exponential(med_pfs / math.log(2)))
@@ -235,17 +238,23 @@ def initial_state(rng: np.random.Generator, ages: tuple[np.ndarray, np.ndarray],
 
 # ----------------------------------------------------------------------------- chains
 def _window(cutoff: str) -> tuple[int, int]:
+    """(longest possible follow-up, shortest administrative follow-up) in days."""
     c = _date(cutoff)
     maxfu = (c - _date(calibrate_consts()["ENROL_START"])).days
     minadmin = (c - _date(calibrate_consts()["ENROL_END"])).days
     return maxfu, minadmin
 
 
+def _cutoff_date(maxfu: int) -> str:
+    return (_date(calibrate_consts()["ENROL_START"]) + _dt.timedelta(days=int(maxfu))).isoformat()
+
+
 def calibrate_consts() -> dict:
     from hcc.reconstruct import calibrate as cal
 
     return {"ENROL_START": cal.ENROL_START, "ENROL_END": cal.ENROL_END,
-            "CUTOFF": cal.CUTOFF_DEFAULT}
+            "CUTOFF_START": cal.CUTOFF_START, "CUTOFF_MIN": cal.CUTOFF_MIN,
+            "CUTOFF_MAX": cal.CUTOFF_MAX}
 
 
 def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
@@ -277,7 +286,11 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
     s, nacc, nex = cal.score(cb, cse, kmv, lr, fu, ltfu, *it)
     cur = np.array([s, nacc, nex], dtype=np.float64)
     best = {k: st[k].copy() for k in ("X", "age", "otype", "osd", "pfsd", "resp")}
-    best_info = np.array([s, nacc, nex, 0.0])
+    best_info = np.array([s, nacc, nex, 0.0, maxfu])
+    window = maxfu - minadmin
+    cutv = np.array([maxfu], dtype=np.int64)
+    cutlo = _window(cal.CUTOFF_MIN)[0]
+    cuthi = _window(cal.CUTOFF_MAX)[0]
     rs = np.array([np.uint64(chain_seed.generate_state(1, np.uint64)[0])], dtype=np.uint64)
     step = 0
     while step < budget:
@@ -287,15 +300,15 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
                    best["X"], best["age"], best["otype"], best["osd"], best["pfsd"],
                    best["resp"], best_info, *it, cal.MULTI_TERMS, cal.MULTI_P,
                    cal.MULTI_SLOT0, cal.SUB_SLOT, cal.SWAPPABLE, cal.K_AGE, cal.K_ECOG,
-                   cal.K_ARM, cal.K_PVTT, cal.K_METS, cal.K_BCLC, maxfu, minadmin, rs, step, k,
+                   cal.K_ARM, cal.K_PVTT, cal.K_METS, cal.K_BCLC, cutv, window, cutlo, cuthi, rs, step, k,
                    budget, t0, t1, cur)
         step += k
         if progress is not None:
             progress[slot * 4: slot * 4 + 4] = [step, best_info[0], best_info[1], best_info[2]]
     best.update({"arm": st["arm"], "arm_lo": st["arm_lo"], "arm_n": st["arm_n"]})
     return {"state": best, "score": float(best_info[0]), "n_acc": int(best_info[1]),
-            "n_exact": int(best_info[2]), "best_step": int(best_info[3]), "maxfu": maxfu,
-            "minadmin": minadmin}
+            "n_exact": int(best_info[2]), "best_step": int(best_info[3]),
+            "cutoff": _cutoff_date(int(best_info[4]))}
 
 
 def _worker(idx, seq, budget, cutoff, progress, queue):
@@ -556,8 +569,9 @@ class Reconstruction(dict):
 def _progress_line(progress, chains, budget, t_start, n_scored):
     steps = [progress[4 * c] for c in range(chains)]
     best = min(range(chains), key=lambda c: (progress[4 * c + 1], c))
+    sc = progress[4 * best + 1]
     return (f"\rreconstruct: step {int(sum(steps)):>9,d}/{budget * chains:,d}  "
-            f"best score {progress[4 * best + 1]:10.3f}  in tolerance "
+            f"best score {sc if math.isfinite(sc) else float('nan'):10.3f}  in tolerance "
             f"{int(progress[4 * best + 2])}/{n_scored}  printed "
             f"{int(progress[4 * best + 3])}/{n_scored}  {time.perf_counter() - t_start:5.1f}s")
 
@@ -577,11 +591,14 @@ def calibrate(seed: int, budget: int, chains: int, cutoff: str, progress: bool) 
     else:
         ctx = mp.get_context("fork")
         shared = ctx.Array("d", 4 * chains, lock=False)
+        for c in range(chains):
+            shared[4 * c + 1] = math.inf
         queue = ctx.Queue()
         procs = [ctx.Process(target=_worker, args=(c, seqs[c], budget, cutoff, shared, queue))
                  for c in range(chains)]
         for p in procs:
             p.start()
+        last_line = None
         while len(results) < chains:
             try:
                 idx, res = queue.get(timeout=0.25)
@@ -596,8 +613,11 @@ def calibrate(seed: int, budget: int, chains: int, cutoff: str, progress: bool) 
                 if any(p.exitcode not in (None, 0) for p in procs):
                     raise RuntimeError("an annealing chain failed")
             if progress:
-                sys.stderr.write(_progress_line(shared, chains, budget, t_start, n_scored))
-                sys.stderr.flush()
+                line = _progress_line(shared, chains, budget, t_start, n_scored)
+                if line.rsplit("  ", 1)[0] != last_line or len(results) == chains:
+                    sys.stderr.write(line)
+                    sys.stderr.flush()
+                    last_line = line.rsplit("  ", 1)[0]
         for p in procs:
             p.join()
     if progress:
@@ -612,7 +632,30 @@ def calibrate(seed: int, budget: int, chains: int, cutoff: str, progress: bool) 
 
 
 def _cache_dir(seed: int, budget: int, chains: int, cutoff: str) -> Path:
-    return CACHE_DIR / "reconstruct" / f"v{GENERATOR_VERSION}-seed{seed}-b{budget}-c{chains}-{cutoff}"
+    return (CACHE_DIR / "reconstruct"
+            / f"v{GENERATOR_VERSION}-c{CALIBRATION_VERSION}-seed{seed}-b{budget}-c{chains}-{cutoff}")
+
+
+def _state_file(seed: int, budget: int, chains: int, cutoff: str) -> Path:
+    return (CACHE_DIR / "reconstruct" / "states"
+            / f"c{CALIBRATION_VERSION}-seed{seed}-b{budget}-c{chains}-{cutoff}.npz")
+
+
+def _save_state(path: Path, res: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    st = res["state"]
+    tmp = path.with_name(path.stem + f".tmp{os.getpid()}.npz")
+    np.savez(tmp, **{k: st[k] for k in ("X", "age", "arm", "otype", "osd", "pfsd", "resp")},
+             cutoff=np.array(res["cutoff"]), chain=np.array(res["chain"]),
+             chains=np.array(json.dumps(res["chains"])))
+    tmp.replace(path)
+
+
+def _load_state(path: Path) -> dict:
+    z = np.load(path)
+    st = {k: z[k] for k in ("X", "age", "arm", "otype", "osd", "pfsd", "resp")}
+    return {"state": st, "cutoff": str(z["cutoff"]), "chain": int(z["chain"]),
+            "chains": json.loads(str(z["chains"]))}
 
 
 def _read_files(folder: Path) -> dict:
@@ -630,20 +673,27 @@ def reconstruct(seed: int = DEFAULT_SEED, out=None, progress: bool = True, cache
     """Reconstruct the cohort for *seed*; see :func:`hcc.reconstruct.reconstruct`."""
     from hcc.reconstruct import calibrate as cal
 
-    cutoff = cutoff or cal.CUTOFF_DEFAULT
+    cutoff = cutoff or cal.CUTOFF_START
     t0 = time.perf_counter()
     seed = int(seed)
     cdir = _cache_dir(seed, budget, chains, cutoff)
     cached = cache and all((cdir / f).exists() for f in (
         "cohort_raw.csv", "cohort.csv", "adverse_events.csv", "manifest.json"))
     if not cached:
-        res = calibrate(seed, budget, chains, cutoff, progress)
-        frames = build_frames(res["state"], seed, cutoff)
-        ev = evaluate_state(res["state"], cutoff)
+        sfile = _state_file(seed, budget, chains, cutoff)
+        if cache and sfile.exists():
+            res = _load_state(sfile)
+        else:
+            res = calibrate(seed, budget, chains, cutoff, progress)
+            if cache:
+                _save_state(sfile, res)
+        found = res["cutoff"]
+        frames = build_frames(res["state"], seed, found)
+        ev = evaluate_state(res["state"], found)
         manifest = {
             "generator": "hcc.reconstruct", "generator_version": GENERATOR_VERSION,
             "seed": seed, "budget_moves_per_chain": budget, "chains": chains,
-            "data_cutoff": cutoff, "enrolment": [cal.ENROL_START, cal.ENROL_END],
+            "data_cutoff": found, "search_start_cutoff": cutoff, "enrolment": [cal.ENROL_START, cal.ENROL_END],
             "best_chain": res["chain"], "chain_scores": res["chains"],
             "months": "days / 30", "pfs_definition": "standard (death without progression is a PFS event)",
             "ae_term_map": AE_TERM_MAP,
