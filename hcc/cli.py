@@ -5,7 +5,8 @@
     hcc validate PATH [--mapping FILE.yaml] [--kind cohort|adverse_events]
     hcc fidelity [--data PATH] [--json]
     hcc reconstruct [--seed N] [--out DIR] [--no-cache] [--quiet]
-    hcc build [-p NAME=VALUE ...] [--params FILE.yaml] [--data PATH] [--only NOTEBOOK ...] [--jobs N]
+    hcc build [-p NAME=VALUE ...] [--params FILE.yaml] [--data PATH] [--only NOTEBOOK ...]
+              [--jobs N] [--quiet] [--strict]
     hcc serve [--port N]
     hcc --version
 
@@ -162,10 +163,11 @@ def _parse_overrides(items: list[str] | None) -> dict[str, str]:
 def _cmd_build(args) -> int:
     from hcc.build import run_build
 
+    extra = {"strict": True} if args.strict else {}
     code = run_build(overrides=_parse_overrides(args.param),
                      params_file=Path(args.params) if args.params else None,
                      data=args.data, only=args.only or None, jobs=args.jobs,
-                     progress=not args.quiet)
+                     progress=not args.quiet, **extra)
     return int(code or 0)
 
 
@@ -240,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="only these notebooks")
     b.add_argument("--jobs", type=int, default=None, metavar="N", help="parallel notebooks")
     b.add_argument("--quiet", action="store_true", help="no progress display")
+    b.add_argument("--strict", action="store_true", help="Sphinx warnings are errors")
     b.set_defaults(func=_cmd_build)
 
     s = sub.add_parser("serve", help="serve the built book locally")

@@ -241,7 +241,11 @@ def _mapping_key(mapping) -> Any:
             return (str(mapping), Path(mapping).stat().st_mtime_ns)
         except OSError:
             return str(mapping)
-    return id(mapping)
+    try:
+        return json.dumps(mapping if isinstance(mapping, dict) else vars(mapping),
+                          sort_keys=True, default=str)
+    except TypeError:
+        return repr(mapping)
 
 
 def load_adverse_events(path: str | Path | None = None, mapping=None) -> pd.DataFrame:

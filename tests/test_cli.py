@@ -121,9 +121,9 @@ def test_build_parses_parameters_and_delegates(monkeypatch, capsys, tmp_path):
     seen = {}
     fake = types.ModuleType("hcc.build")
 
-    def run_build(overrides, params_file, data, only, jobs, progress=True):
+    def run_build(overrides, params_file, data, only, jobs, progress=True, *, strict=False):
         seen.update(overrides=overrides, params_file=params_file, data=data, only=only,
-                    jobs=jobs, progress=progress)
+                    jobs=jobs, progress=progress, strict=strict)
         return 0
 
     fake.run_build = run_build
@@ -134,6 +134,9 @@ def test_build_parses_parameters_and_delegates(monkeypatch, capsys, tmp_path):
     assert code == 0
     assert seen["overrides"] == {"seed": "5", "k_small": "3"}
     assert seen["only"] == ["01_intro"] and seen["jobs"] == 2 and seen["data"] == "x.csv"
+    assert seen["strict"] is False and seen["progress"] is True
+    code, _ = run(capsys, "build", "--strict", "--quiet")
+    assert code == 0 and seen["strict"] is True and seen["progress"] is False
     code, text = run(capsys, "build", "-p", "novalue")
     assert code == 1 and "NAME=VALUE" in text
     code, _ = run(capsys, "serve", "--port", "8123")

@@ -33,7 +33,8 @@ def raw():
 
 @pytest.fixture(scope="module")
 def cohort():
-    return pd.read_csv(COHORT_CSV)
+    # round_trip: pandas' default float parser is not exact; months are written with repr
+    return pd.read_csv(COHORT_CSV, float_precision="round_trip")
 
 
 @pytest.fixture(scope="module")
@@ -337,7 +338,10 @@ def test_fast_numerics_equal_r(cohort, r_fits):
 
 
 def test_km_median_rule_matches_r_on_edge_cases():
-    """Flat stretch exactly at 0.5 (midpoint), curve ending at 0.5, NR (R survfit)."""
+    """Flat stretch exactly at 0.5 (midpoint), curve ending at 0.5, NR, ties: R
+    ``quantile(survfit(...), 0.5)`` (the contract's rule). R's printed table
+    (``survmean``) differs only for a curve ending exactly at 0.5; the generator never
+    produces one (see ``test_no_curve_ends_at_one_half``)."""
     from hcc.reconstruct.fastnum import km_median_ci
 
     cases = {
@@ -350,8 +354,8 @@ def test_km_median_rule_matches_r_on_edge_cases():
     out <- list()
     for (nm in unique(d$case)) {
       s <- d[d$case == nm, ]
-      tab <- summary(survfit(Surv(t, e) ~ 1, data = s, conf.type = "log"))$table
-      out[[nm]] <- unname(tab[c("median", "0.95LCL", "0.95UCL")])
+      q <- quantile(survfit(Surv(t, e) ~ 1, data = s, conf.type = "log"), 0.5)
+      out[[nm]] <- unname(c(q$quantile, q$lower, q$upper))
     }
     """
     d = pd.concat([pd.DataFrame({"case": k, "t": t, "e": e}) for k, (t, e) in cases.items()])
@@ -360,6 +364,24 @@ def test_km_median_rule_matches_r_on_edge_cases():
         got = km_median_ci(np.array(t, float), np.array(e, np.int64))[:3]
         for g, w in zip(got, out[k]):
             assert (math.isinf(g) and w is None) or g == pytest.approx(w), (k, got, out[k])
+
+
+def test_no_curve_ends_at_one_half(cohort):
+    """Where R's two median rules could disagree (a KM curve ending exactly at 0.5) the
+    shipped cohort has no curve (reference: R survival quantile.survfit vs survmean)."""
+    from hcc.reconstruct.fastnum import km_curve
+
+    for ep in ("os", "pfs"):
+        for arm in ARMS:
+            sub = cohort[cohort["arm"] == arm].sort_values(f"{ep}_months", kind="mergesort")
+            t = np.rint(sub[f"{ep}_months"].to_numpy() * 30)
+            e = sub[f"{ep}_event"].to_numpy().astype(np.int64)
+            _, surv, _, m = km_curve(t, e)
+            assert abs(surv[m - 1] - 0.5) > 1e-8
+    d = cohort.sort_values("os_months", kind="mergesort")  # reverse KM of follow-up
+    _, surv, _, m = km_curve(np.rint(d["os_months"].to_numpy() * 30),
+                             1 - d["os_event"].to_numpy().astype(np.int64))
+    assert abs(surv[m - 1] - 0.5) > 1e-8
 
 
 # ----------------------------------------------------------------------------- vs the paper

@@ -286,7 +286,9 @@ def fit_km(e, arm, ordr, ts, es, kmv, lr, fu):
                 t[m] = ts[e, r]
                 ev[m] = es[e, r]
                 m += 1
-        med, lo, hi, umin = km_median_ci(t, ev)
+        med, lo, hi, umin, half = km_median_ci(t, ev)
+        if half:  # R's two median rules disagree there: steer away
+            med = np.nan
         kmv[e * 2 + a, 0] = med
         kmv[e * 2 + a, 1] = lo
         kmv[e * 2 + a, 2] = hi

@@ -159,11 +159,19 @@ def km_median_ci(t, e):
     med = findq(x, y, m + 1, 0.5)
     lower = findq(x, yl, m + 1, 0.5)
     upper = findq(x, yu, m + 1, 0.5)
-    return med, lower, upper, umin
+    return med, lower, upper, umin, ends_at_half(surv, m)
+
+
+@njit(cache=True)
+def ends_at_half(surv, m):
+    """True when the curve ends exactly at 0.5: there R's ``quantile.survfit`` (midpoint
+    with the last time) and ``print.survfit`` (first time at 0.5) disagree."""
+    return m > 0 and abs(surv[m - 1] - 0.5) < TOL
 
 
 @njit(cache=True)
 def km_median(t, e):
+    """Median (R ``quantile.survfit``); NaN when the curve ends exactly at 0.5."""
     times, surv, se, m = km_curve(t, e)
     x = np.empty(m + 1)
     y = np.empty(m + 1)
@@ -172,6 +180,8 @@ def km_median(t, e):
     for i in range(m):
         x[i + 1] = times[i]
         y[i + 1] = 1.0 - surv[i]
+    if ends_at_half(surv, m):
+        return np.nan
     return findq(x, y, m + 1, 0.5)
 
 
