@@ -110,6 +110,8 @@ class Column:
             return ", ".join(str(v) for v in self.labels)
         if self.kind == "date":
             return "a date yyyy-mm-dd"
+        if self.kind == "id":
+            return "an identifier, unique per patient"
         if self.range is not None:
             lo, hi = self.range
             unit = f" {self.unit}" if self.unit else ""
@@ -920,8 +922,8 @@ def check_frame(df: pd.DataFrame, file: str = "data", kind: str = "cohort",
             if c in OUTCOME_COLUMNS and layout == "analysis":
                 hint = (" (or give the raw export columns " + ", ".join(DATE_COLUMNS) +
                         " instead of the times)")
-            problems.append(Problem(file, c, None, f"missing column '{c}': "
-                                    f"{DATA_DICTIONARY[c].description.split('.')[0]}{hint}"))
+            what = DATA_DICTIONARY[c].description.split(". ")[0].rstrip(".")
+            problems.append(Problem(file, c, None, f"missing column '{c}': {what}{hint}"))
     known = set(expected) | set(optional)
     if layout == "raw" and not ({"death_date", "last_contact_date"} & cols):
         problems.append(Problem(file, "last_contact_date", None, "missing column "

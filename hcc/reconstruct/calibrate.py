@@ -54,6 +54,9 @@ N_SLOTS = SUB_SLOT + 1
 SWAPPABLE = np.array([TERM_INDEX[t] for t in TERMS if t not in ("second_line", "bclc")],
                      dtype=np.int64)
 
+#: Weight of the extra penalty outside the acceptance tolerance (relative to the item's).
+W_ACC = 4.0
+
 # item kinds
 K_LOGHR, K_LOGLO, K_LOGHI, K_Z, K_ABSZ, K_MED, K_LO, K_HI, K_NR, K_LR, K_FU, K_LTFU = range(12)
 KIND_NAMES = ("HR", "lower", "upper", "P", "screen", "median", "median lower",
@@ -403,11 +406,24 @@ def score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi, scale, wei
             d = 1e3
         r = d / scale[q]
         tot += weight[q] * (r + r * r)
+        # a second, steeper penalty outside the acceptance tolerance
+        xa = abs(x) if kind[q] == 3 else x
+        if np.isnan(xa):
+            da = 1e3
+        elif xa < alo[q]:
+            da = alo[q] - xa
+        elif xa > ahi[q]:
+            da = xa - ahi[q]
+        else:
+            da = 0.0
+        if not np.isfinite(da):
+            da = 1e3
+        ra = da / scale[q]
+        tot += W_ACC * weight[q] * (ra + ra * ra)
         if weight[q] > 0:
             if d == 0.0:
                 nex += 1
-            xa = abs(x) if kind[q] == 3 else x
-            if xa >= alo[q] and xa <= ahi[q]:
+            if da == 0.0:
                 nacc += 1
     return tot, nacc, nex
 
