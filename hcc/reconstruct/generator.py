@@ -400,7 +400,6 @@ def _ae_table(rng: np.random.Generator, arm: np.ndarray, ids: list[str]) -> pd.D
             ct = AE_TERM_MAP.get(term, term)
             if arm_name == "TKI-ICI" and term == "Immune-mediated hepatitis":
                 p = order[0]  # the first immune hepatitis patient
-                g34.add(p) if False else None
                 # make that patient a grade >= 3 one by swapping with a grade >= 3 patient
                 if p not in g34:
                     swap = next(x for x in g34_list if x not in special)
