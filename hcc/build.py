@@ -396,6 +396,27 @@ def _is_synthetic(params: dict[str, Any]) -> bool:
     return True
 
 
+def _prepare_cohort(params: dict[str, Any], out) -> None:
+    """Reconstruct the synthetic cohort of a non-default seed once, before the notebooks
+    run in parallel (each would otherwise start the same reconstruction at the same time).
+    The result is cached by :func:`hcc.data.get_cohort` under ``.cache/``."""
+    from .paths import DEFAULT_SEED
+
+    if params.get("data") is not None or params.get("seed") in (None, DEFAULT_SEED):
+        return
+    t = time.monotonic()
+    try:
+        from .data import get_cohort
+
+        get_cohort(None, params["seed"])
+    except HCCError as exc:
+        raise BuildError(f"the synthetic cohort for seed {params['seed']} could not be "
+                         f"reconstructed: {_one_line(str(exc))}") from None
+    seconds = time.monotonic() - t
+    if seconds > 1:
+        out("cohort", f"seed {params['seed']}", seconds)
+
+
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -829,6 +850,14 @@ def _sphinx(project: Project, strict: bool, state: dict[str, Any]) -> Path:
     return html
 
 
+def _count_warnings(project: Project) -> int:
+    try:
+        text = (project.build_dir / "sphinx.log").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return 0
+    return sum(1 for ln in text.splitlines() if "WARNING:" in ln)
+
+
 # --------------------------------------------------------------------------------------
 # the build
 # --------------------------------------------------------------------------------------
@@ -953,6 +982,7 @@ def run_build(overrides: dict[str, str] | None = None, params_file: Path | None 
         _recover(project)
         synthetic = _is_synthetic(params)
         nb_params = {**params, "synthetic": synthetic}
+        _prepare_cohort(params, out)
         common = _common_inputs(project, nb_params)
 
         first = [n for n in names if not _runs_last(n)]
@@ -974,6 +1004,9 @@ def run_build(overrides: dict[str, str] | None = None, params_file: Path | None 
                     out(name, "cached", None)
             return todo
 
+        unlisted = sorted(p.stem for p in project.notebooks_dir.glob("*.ipynb") if p.stem not in names)
+        if unlisted:
+            out.say(f"note: not in _toc.yml, not executed: {', '.join(unlisted)}")
         if names:
             out.say(f"Executing notebooks ({n_jobs} at a time; "
                     f"{'privacy mode: real data' if not synthetic else 'synthetic cohort'}):")
@@ -998,6 +1031,9 @@ def run_build(overrides: dict[str, str] | None = None, params_file: Path | None 
         shutil.rmtree(state.pop("staging"), ignore_errors=True)
         _write_json_atomic(project.site_stamp, {"key": site_key, "strict": strict})
         out.say(f"  {'site':<{out.width}} built     {time.monotonic() - t1:6.1f} s")
+        n_warn = _count_warnings(project)
+        if n_warn:
+            out.say(f"note: {n_warn} Sphinx warning(s), see {project.build_dir / 'sphinx.log'}")
         out.say(f"Site ready: {project.html_dir / 'index.html'} "
                 f"({time.monotonic() - t0:.1f} s in all; `hcc serve` to view it)")
         return 0

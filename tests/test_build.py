@@ -182,12 +182,30 @@ def test_changed_notebook_reexecutes_it_and_the_reproducibility_page(project, ca
     assert "01_a" not in new and "02_b" in new
     out = capsys.readouterr().out
     assert "Building the site" in out
+    # progress: one line per notebook with name, status and seconds
+    line = next(ln for ln in out.splitlines() if ln.split()[:1] == ["02_b"])
+    assert line.split()[1] == "executed" and line.rstrip().endswith(" s")
+    assert float(line.split()[2]) > 0
 
 
 def test_changed_parameter_reexecutes_everything(project):
     n0 = len(executions(project))
-    assert run(project, overrides={"seed": "5"}) == 0
+    assert run(project, overrides={"conf_type": "plain"}) == 0
     assert sorted(executions(project)[n0:]) == ["01_a", "02_b", "08_reproducibility"]
+
+
+def test_other_seed_reconstructs_once_before_the_notebooks(project, monkeypatch):
+    # reference: the contract of hcc.data.get_cohort(None, seed) (built on first use, cached);
+    # notebooks run in parallel, so the build asks for it once beforehand
+    import hcc.data
+
+    calls = []
+    monkeypatch.setattr(hcc.data, "get_cohort", lambda data=None, seed=None: calls.append((data, seed)))
+    assert run(project, overrides={"seed": "5"}) == 0
+    assert calls == [(None, 5)]
+    calls.clear()
+    assert run(project) == 0  # the default seed: the shipped cohort, nothing to prepare
+    assert calls == []
 
 
 def test_changed_package_source_reexecutes(project, frozen_package, monkeypatch):
@@ -260,6 +278,24 @@ def test_failing_notebook_one_line_exit_1_copy_kept_site_untouched(project, caps
     assert tree_hashes(site) == before
     assert (project / "book" / "02_b.ipynb").read_bytes() == book_copy
     assert not list((project / "_build").glob(".staging-*"))
+
+
+def test_sphinx_failure_keeps_previous_site(project, capsys):
+    site = project / "_build" / "html"
+    before = tree_hashes(site)
+    (project / "book" / "intro.md").write_text("# Tiny book\n\nSee {doc}`no_such_page`.\n")
+    capsys.readouterr()
+    assert run(project) == 1
+    err = capsys.readouterr().err
+    assert "jupyter-book failed" in err and "_build/sphinx.log" in err
+    assert "no_such_page" in err  # the Sphinx warning itself is shown
+    assert tree_hashes(site) == before
+    assert not list((project / "_build").glob(".staging-*"))
+
+
+def test_bad_jobs_value(project, capsys):
+    assert run(project, jobs=0) == 2
+    assert "--jobs" in capsys.readouterr().err
 
 
 def test_invalid_parameters_exit_2_before_anything_runs(project, capsys):

@@ -154,12 +154,10 @@ def test_hostile_strings_as_data_path_are_rejected(hostile):
     assert lines[0].startswith("parameter 'data'")
 
 
-@pytest.mark.parametrize("hostile", HOSTILE)
+@pytest.mark.parametrize("hostile", [h for h in HOSTILE if "/" not in h and "\n" not in h])
 def test_hostile_file_name_that_exists_is_injected_as_inert_text(tmp_path, hostile):
     # a file whose name is hostile can be a legitimate path: it must reach the notebook as
     # text, never as code. Reference: ast.literal_eval reads back the exact string.
-    if "\n" in hostile or "/" in hostile:
-        pytest.skip("not a possible file name")
     path = tmp_path / hostile
     path.write_text("x\n")
     params = load_params({"data": str(path)})

@@ -527,7 +527,18 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
         kc = -1
         bchg = False
         ok = True
-        if u < 0.38:
+        if u < 0.06:
+            # swap the whole stage block (ECOG, PVTT, metastases, BCLC): always coherent
+            if (X[i, kecog] == X[j, kecog] and X[i, kpvtt] == X[j, kpvtt]
+                    and X[i, kmets] == X[j, kmets]):
+                continue
+            for k in (kecog, kpvtt, kmets, kbclc):
+                X[i, k] = xj[k]
+                X[j, k] = xi[k]
+            mode = 1
+            kc = -2
+            bchg = xi[kbclc] != xj[kbclc]
+        elif u < 0.38:
             k = swappable[_randint(rs, swappable.shape[0])]
             if k == kage:
                 if age[i] == age[j]:
@@ -675,8 +686,15 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
             ltfu_new = count_ltfu(otype, osd, minadmin)
         elif mode == 1:
             for e in range(2):
-                fit_uni(e, kc, X, ordr, ts, es, cb, cse, tol, maxit)
                 inm = False
+                if kc == -2:
+                    for kk in (kecog, kpvtt, kmets):
+                        fit_uni(e, kk, X, ordr, ts, es, cb, cse, tol, maxit)
+                        for q in range(mp[e]):
+                            if mterms[e, q] == kk:
+                                inm = True
+                else:
+                    fit_uni(e, kc, X, ordr, ts, es, cb, cse, tol, maxit)
                 for q in range(mp[e]):
                     if mterms[e, q] == kc:
                         inm = True
@@ -744,4 +762,182 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
                 ordr[:, :] = ord0
                 ts[:, :] = ts0
                 es[:, :] = es0
+    return s_cur
+
+
+@njit(cache=True)
+def _swap_cov(X, i, j, k, kecog, kpvtt, kmets, kbclc):
+    """Swap covariate k (or the stage block when k == -2) between i and j.
+
+    Returns 0 when nothing changed or the swap would break the BCLC rule (state left
+    unchanged), 1 when swapped without a BCLC change, 2 when BCLC changed too.
+    """
+    if k == -2:
+        if X[i, kecog] == X[j, kecog] and X[i, kpvtt] == X[j, kpvtt] and X[i, kmets] == X[j, kmets]:
+            return 0
+        ch = X[i, kbclc] != X[j, kbclc]
+        for kk in (kecog, kpvtt, kmets, kbclc):
+            tmp = X[i, kk]
+            X[i, kk] = X[j, kk]
+            X[j, kk] = tmp
+        return 2 if ch else 1
+    if X[i, k] == X[j, k]:
+        return 0
+    tmp = X[i, k]
+    X[i, k] = X[j, k]
+    X[j, k] = tmp
+    if k == kecog or k == kpvtt or k == kmets:
+        bi = _bclc(X, i, kecog, kpvtt, kmets)
+        bj = _bclc(X, j, kecog, kpvtt, kmets)
+        if bi + bj != X[i, kbclc] + X[j, kbclc]:
+            tmp = X[i, k]
+            X[i, k] = X[j, k]
+            X[j, k] = tmp
+            return 0
+        ch = bi != X[i, kbclc]
+        X[i, kbclc] = bi
+        X[j, kbclc] = bj
+        return 2 if ch else 1
+    return 1
+
+
+@njit(cache=True)
+def _refit_cov(k, bch, X, arm, ordr, ts, es, cb, cse, mterms, mp, mslot0, subslot,
+               kecog, kpvtt, kmets, kbclc, tol, maxit):
+    for e in range(2):
+        inm = False
+        if k == -2:
+            for kk in (kecog, kpvtt, kmets):
+                fit_uni(e, kk, X, ordr, ts, es, cb, cse, tol, maxit)
+                for q in range(mp[e]):
+                    if mterms[e, q] == kk:
+                        inm = True
+        else:
+            fit_uni(e, k, X, ordr, ts, es, cb, cse, tol, maxit)
+            for q in range(mp[e]):
+                if mterms[e, q] == k:
+                    inm = True
+        if inm:
+            fit_multi(e, X, ordr, ts, es, cb, cse, mterms, mp, mslot0, tol, maxit)
+        if bch:
+            fit_uni(e, kbclc, X, ordr, ts, es, cb, cse, tol, maxit)
+    if bch:
+        fit_sub(X, arm, ordr, ts, es, cb, cse, subslot, kbclc, tol, maxit)
+
+
+@njit(cache=True)
+def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, es,
+           kind, slot, blo, bhi, alo, ahi, scale, weight,
+           mterms, mp, mslot0, subslot, swappable, kage, kecog, kpvtt, kmets, kbclc,
+           maxfu, minadmin, sweeps, maxshift):
+    """Deterministic greedy descent after annealing: every covariate swap between two
+    patients of the same arm, then every time shift of up to ``maxshift`` days, keeping
+    each strict improvement; repeated for ``sweeps`` sweeps or until nothing improves.
+    Returns the final score."""
+    n = X.shape[0]
+    tol = 1e-9
+    maxit = 3
+    full_eval(X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr, fu,
+              mterms, mp, mslot0, subslot, kbclc, tol, 30)
+    ltfu = count_ltfu(otype, osd, minadmin)
+    s_cur, nacc, nex = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi,
+                             scale, weight)
+    cb0 = cb.copy()
+    cse0 = cse.copy()
+    kmv0 = kmv.copy()
+    lr0 = lr.copy()
+    fu0 = fu.copy()
+    ord0 = ordr.copy()
+    ts0 = ts.copy()
+    es0 = es.copy()
+    nk = swappable.shape[0]
+    for sw in range(sweeps):
+        improved = False
+        # covariate swaps (and the stage block, coded -2)
+        for kq in range(nk + 1):
+            k = swappable[kq] if kq < nk else -2
+            for i in range(n):
+                for j in range(i + 1, n):
+                    if arm[i] != arm[j]:
+                        continue
+                    if k == kage:
+                        if X[i, kage] == X[j, kage]:
+                            continue
+                    cb0[:] = cb
+                    cse0[:] = cse
+                    r = _swap_cov(X, i, j, k, kecog, kpvtt, kmets, kbclc)
+                    if r == 0:
+                        continue
+                    _refit_cov(k, r == 2, X, arm, ordr, ts, es, cb, cse, mterms, mp, mslot0,
+                               subslot, kecog, kpvtt, kmets, kbclc, tol, maxit)
+                    s_new, a1, a2 = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi,
+                                          alo, ahi, scale, weight)
+                    if s_new < s_cur - 1e-9:
+                        s_cur = s_new
+                        improved = True
+                        if k == kage:
+                            tmp = age[i]
+                            age[i] = age[j]
+                            age[j] = tmp
+                    else:
+                        _swap_cov(X, i, j, k, kecog, kpvtt, kmets, kbclc)
+                        cb[:] = cb0
+                        cse[:] = cse0
+        # time shifts
+        for i in range(n):
+            prog = otype[i] == 1 or otype[i] == 2
+            for which in range(2):
+                if which == 1 and not prog:
+                    continue
+                for dd in range(1, maxshift + 1):
+                    for sgn in (-1, 1):
+                        d = dd * sgn
+                        o_old = osd[i]
+                        p_old = pfsd[i]
+                        if which == 0:
+                            osd[i] += d
+                            if not prog:
+                                pfsd[i] = osd[i]
+                        else:
+                            pfsd[i] += d
+                        if not valid(i, otype, osd, pfsd, resp, maxfu):
+                            osd[i] = o_old
+                            pfsd[i] = p_old
+                            continue
+                        cb0[:] = cb
+                        cse0[:] = cse
+                        kmv0[:, :] = kmv
+                        lr0[:] = lr
+                        fu0[:] = fu
+                        ord0[:, :] = ordr
+                        ts0[:, :] = ts
+                        es0[:, :] = es
+                        for e in range(2):
+                            if which == 0 and prog and e == 1:
+                                continue
+                            if which == 1 and e == 0:
+                                continue
+                            eval_endpoint(e, X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse,
+                                          kmv, lr, fu, mterms, mp, mslot0, subslot, kbclc,
+                                          tol, maxit)
+                        lt = count_ltfu(otype, osd, minadmin)
+                        s_new, a1, a2 = score(cb, cse, kmv, lr, fu, lt, kind, slot, blo, bhi,
+                                              alo, ahi, scale, weight)
+                        if s_new < s_cur - 1e-9:
+                            s_cur = s_new
+                            ltfu = lt
+                            improved = True
+                        else:
+                            osd[i] = o_old
+                            pfsd[i] = p_old
+                            cb[:] = cb0
+                            cse[:] = cse0
+                            kmv[:, :] = kmv0
+                            lr[:] = lr0
+                            fu[:] = fu0
+                            ordr[:, :] = ord0
+                            ts[:, :] = ts0
+                            es[:, :] = es0
+        if not improved:
+            break
     return s_cur

@@ -27,10 +27,12 @@ from hcc.paths import CACHE_DIR, DEFAULT_SEED
 #: Bump when the generator's output for a given seed changes.
 GENERATOR_VERSION = "1.0.0"
 #: Bump when the calibrated state for a given seed changes (search, score, moves).
-CALIBRATION_VERSION = "2"
+CALIBRATION_VERSION = "4"
 #: Moves per annealing chain (fixed budget → deterministic).
-DEFAULT_BUDGET = 600_000
+DEFAULT_BUDGET = 1_000_000
 CHUNK = 5_000
+#: Greedy sweeps after annealing (see calibrate.polish).
+POLISH_SWEEPS = 6
 
 ARM_ORDER = paper.ARMS  # rows 0..36 TKI, 37..92 TKI-ICI
 RESPONSES = ("CR", "PR", "SD", "PD")
@@ -258,7 +260,8 @@ def calibrate_consts() -> dict:
 
 
 def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
-              progress=None, slot: int = 0, t0: float = 3.0, t1: float = 0.003) -> dict:
+              progress=None, slot: int = 0, t0: float = 3.0, t1: float = 0.003,
+              polish_sweeps: int = POLISH_SWEEPS) -> dict:
     """One annealing chain from its own initial state; returns the best state found."""
     from hcc.reconstruct import calibrate as cal
     from hcc.reconstruct.fastnum import Z975  # noqa: F401  (ensures compiled module loaded)
@@ -305,10 +308,40 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
         step += k
         if progress is not None:
             progress[slot * 4: slot * 4 + 4] = [step, best_info[0], best_info[1], best_info[2]]
+    # greedy polish of the best state found (deterministic, exhaustive neighbourhoods)
+    if polish_sweeps >= 0:  # 0 only compiles (warm-up)
+        for k in ("X", "age", "otype", "osd", "pfsd", "resp"):
+            st[k][...] = best[k]
+        maxfu = int(best_info[4])
+        minadmin = maxfu - window
+        s_pol = cal.polish(st["X"], st["age"], st["arm"], st["otype"], st["osd"], st["pfsd"],
+                           st["resp"], cb, cse, kmv, lr, fu, ordr, ts, es, *it,
+                           cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0, cal.SUB_SLOT,
+                           cal.SWAPPABLE, cal.K_AGE, cal.K_ECOG, cal.K_PVTT, cal.K_METS,
+                           cal.K_BCLC, maxfu, minadmin, polish_sweeps, 30)
+        ltfu = cal.count_ltfu(st["otype"], st["osd"], minadmin)
+        s, nacc, nex = cal.score(cb, cse, kmv, lr, fu, ltfu, *it)
+        if s < best_info[0]:
+            best = {k: st[k].copy() for k in ("X", "age", "otype", "osd", "pfsd", "resp")}
+            best_info[:3] = [s, nacc, nex]
+        if progress is not None:
+            progress[slot * 4: slot * 4 + 4] = [step, best_info[0], best_info[1], best_info[2]]
     best.update({"arm": st["arm"], "arm_lo": st["arm_lo"], "arm_n": st["arm_n"]})
     return {"state": best, "score": float(best_info[0]), "n_acc": int(best_info[1]),
             "n_exact": int(best_info[2]), "best_step": int(best_info[3]),
             "cutoff": _cutoff_date(int(best_info[4]))}
+
+
+def warmup() -> float:
+    """Compile (or load from numba's cache) every compiled function; returns seconds.
+
+    Called in the parent before the chains are forked, so that they do not each compile.
+    """
+    t0 = time.perf_counter()
+    from hcc.reconstruct import calibrate as cal
+
+    run_chain(np.random.SeedSequence(0), 1, cal.CUTOFF_START, polish_sweeps=0)
+    return time.perf_counter() - t0
 
 
 def _worker(idx, seq, budget, cutoff, progress, queue):
@@ -588,6 +621,7 @@ def calibrate(seed: int, budget: int, chains: int, cutoff: str, progress: bool) 
     if chains == 1:
         results[0] = run_chain(seqs[0], budget, cutoff, None, 0)
     else:
+        warmup()
         ctx = mp.get_context("fork")
         shared = ctx.Array("d", 4 * chains, lock=False)
         for c in range(chains):
