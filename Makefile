@@ -42,4 +42,4 @@ lock: ## re-pin requirements.lock from the current .venv
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
 
 clean: ## remove the built site, executed notebooks and caches (keeps .venv)
-	rm -rf _build book/*.ipynb book/_executed .cache
+	rm -rf _build book/*.ipynb book/_executed book/_failed book/.stamps book/tables .cache

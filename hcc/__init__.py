@@ -40,6 +40,9 @@ _EXPORTS = {
     "fidelity_report": "fidelity", "FidelityResult": "fidelity",
     "reconstruct": "reconstruct",
     "load_params": "params",
+    # book display helpers (notebooks)
+    "show_table": "book", "save_table": "book", "suppress_small_counts": "book",
+    "synthetic_banner": "book", "compare_with_paper": "book",
 }
 
 __all__ = sorted(_EXPORTS)

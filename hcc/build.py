@@ -53,6 +53,8 @@ RUN_LOG_FORMAT = 1
 _STAMP_VERSION = "1"
 #: Notebooks whose name contains this run after all others (they read the run log).
 _RUN_LAST_MARK = "reproducibility"
+#: Seconds one cell may run before the notebook counts as failed (a hang never blocks a build).
+_CELL_TIMEOUT = 1200
 #: Packages whose versions the run log records.
 _VERSIONED = ("numpy", "scipy", "pandas", "lifelines", "statsmodels", "matplotlib",
               "seaborn", "numba", "papermill", "ipykernel", "nbclient", "jupyter-book",
@@ -790,7 +792,8 @@ def _worker_main(argv: list[str]) -> int:
         _install_safe_translator()
         pm.execute_notebook(spec["input"], spec["output"], parameters=spec["parameters"],
                             kernel_name="python3", language="python", cwd=spec["cwd"],
-                            progress_bar=False, log_output=False, request_save_on_cell_execute=True)
+                            progress_bar=False, log_output=False, request_save_on_cell_execute=True,
+                            execution_timeout=_CELL_TIMEOUT)
     except PapermillExecutionError as exc:
         cell, first = _failing_cell(Path(spec["input"]), exc)
         evalue = (exc.evalue or "").strip().splitlines()

@@ -96,20 +96,31 @@ def _broken_links(page_path: Path, hrefs: list[str], html_root: Path) -> list[st
     return broken
 
 
+def _evaluate(page, script: str):
+    """page.evaluate, again after a redirect (index.html forwards to the first page)."""
+    for attempt in range(5):
+        try:
+            return page.evaluate(script)
+        except Exception as exc:  # playwright Error: the page navigated meanwhile
+            if "context was destroyed" not in str(exc) or attempt == 4:
+                raise
+            page.wait_for_load_state("load")
+
+
 def _check_page(page, path: Path, html: Path) -> list[str]:
     problems: list[str] = []
     page.goto(path.as_uri(), wait_until="load")
     # lazy images load only when scrolled to: ask for all of them, then wait
-    page.evaluate("""async () => {
+    _evaluate(page, """async () => {
         for (const img of document.images) { img.loading = 'eager'; }
         await Promise.all(Array.from(document.images).map(img => img.complete ? null :
             new Promise(r => { img.addEventListener('load', r); img.addEventListener('error', r); })));
     }""")
     page.wait_for_timeout(250)  # let MathJax and the theme's scripts report their errors
-    broken_images = page.evaluate(
+    broken_images = _evaluate(page, 
         "Array.from(document.images).filter(i => i.naturalWidth === 0).map(i => i.src)")
     problems += [f"broken image {src}" for src in broken_images]
-    hrefs = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+    hrefs = _evaluate(page, "Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
     problems += [f"broken link {h}" for h in _broken_links(path, hrefs, html)]
     rel = path.relative_to(html).as_posix().replace("/", "__")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -190,14 +201,14 @@ def test_hostile_labels_render_as_text(browser, hostile_site):
     for path in pages(html):
         page.goto(path.as_uri(), wait_until="load")
         page.wait_for_timeout(200)
-        found = page.evaluate("""() => ({
+        found = _evaluate(page, """() => ({
             scripts: Array.from(document.scripts).filter(s => s.text.includes('alert(1)')).length,
             imgs: Array.from(document.images).filter(i => i.getAttribute('src') === 'x').length,
             onerror: document.querySelectorAll('[onerror]').length,
         })""")
         if any(found.values()):
             injected[path.name] = found
-        texts.append(page.evaluate("document.body.innerText"))
+        texts.append(_evaluate(page, "document.body.innerText"))
     context.close()
     assert dialogs == []
     assert injected == {}

@@ -55,7 +55,7 @@ SWAPPABLE = np.array([TERM_INDEX[t] for t in TERMS if t not in ("second_line", "
                      dtype=np.int64)
 
 #: Weight of the extra penalty outside the acceptance tolerance (relative to the item's).
-W_ACC = 4.0
+W_ACC = 6.0
 
 # item kinds
 K_LOGHR, K_LOGLO, K_LOGHI, K_Z, K_ABSZ, K_MED, K_LO, K_HI, K_NR, K_LR, K_FU, K_LTFU = range(12)

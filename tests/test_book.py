@@ -1,0 +1,264 @@
+"""hcc.book: the display helpers shared by the notebooks.
+
+References: the small-cell suppression rule as the notebooks state it (``suppress_below``
+parameter of params.yml: for a real cohort, counts 0 < n < k are shown as "<k", with the
+percentage and confidence limits that reveal them; the paper's published numbers are never
+masked); HTML escaping of untrusted labels (OWASP: ``<`` and ``>`` must reach the page as
+``&lt;`` / ``&gt;``); the banner text of the book (chapter 1: a synthetic reconstruction
+calibrated to the published numbers, not the study's patients); ``hcc.paper.Printed.matches``
+for the paper-versus-cohort table; R ``summary(survfit, times)$n.risk`` (patients with
+time >= t) for the numbers at risk, counted by hand below.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import make_toy_cohort
+from hcc import book, paper
+from hcc.errors import ParameterError
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+SCRIPT_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+IMG_ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """Work in an empty folder, as the executed notebook does (tables/ is relative)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+# --------------------------------------------------------------------------- suppression rule
+def test_suppression_rule_on_a_concrete_table():
+    """The rule, cell by cell: 0 < n < 5 masked (whole numbers, "n (%)" text, count columns
+    stored as floats, the "%"/"lower"/"upper" beside a masked "<arm> n"), group sizes in labels;
+    not masked: 0, the Paper column, P-values, non-count floats, "median [Q1, Q3]" text."""
+    frame = pd.DataFrame({
+        "TKI n": [3, 10, 0],
+        "TKI %": [8.1, 27.0, 0.0],
+        "TKI lower": [1.7, 14.0, np.nan],
+        "TKI upper": [21.9, 44.0, np.nan],
+        "TKI-ICI (n=4)": ["4 (7.1%)", "57 [50, 64]", "12 (21.4%)"],
+        "Paper": ["3", "4", "1"],
+        "P": [0.03, 1.0, 2.0],
+        "events": [2.0, 7.0, 4.0],
+        "HR": [2.0, 3.0, 0.5],
+        "ok": [True, True, False],
+    }, index=pd.Index(["CR", "PR", "NE"], name="response"))
+    before = frame.copy()
+    out = book.suppress_small_counts(frame, 5)
+    expected = pd.DataFrame({
+        "TKI n": ["<5", 10, 0],
+        "TKI %": ["<5", 27.0, 0.0],
+        "TKI lower": ["<5", 14.0, np.nan],
+        "TKI upper": ["<5", 44.0, np.nan],
+        "TKI-ICI (n=<5)": ["<5", "57 [50, 64]", "12 (21.4%)"],
+        "Paper": ["3", "4", "1"],
+        "P": [0.03, 1.0, 2.0],
+        "events": ["<5", 7.0, "<5"],
+        "HR": [2.0, 3.0, 0.5],
+        "ok": [True, True, False],
+    }, index=pd.Index(["CR", "PR", "NE"], name="response"))
+    assert list(out.columns) == list(expected.columns)
+    for col in expected.columns:
+        assert [str(v) for v in out[col]] == [str(v) for v in expected[col]], col
+    pd.testing.assert_frame_equal(frame, before)  # the input is not modified
+
+
+def test_suppression_threshold_edges():
+    """k - 1 is masked, k is not; k = 0 and k = 1 mask nothing; a negative or non-whole k is refused."""
+    frame = pd.DataFrame({"n": [4, 5, 1]})
+    assert book.suppress_small_counts(frame, 5)["n"].tolist() == ["<5", 5, "<5"]
+    pd.testing.assert_frame_equal(book.suppress_small_counts(frame, 0), frame)
+    pd.testing.assert_frame_equal(book.suppress_small_counts(frame, 1), frame)
+    for bad in (-1, 2.5, True, "5"):
+        with pytest.raises(ParameterError):
+            book.suppress_small_counts(frame, bad)
+
+
+def test_suppression_of_a_response_result():
+    """On ``response_table``: every "<arm> n" cell with 0 < n < 5 and its "%", and nothing
+    else in the count columns, are masked; the expected cells come from value_counts."""
+    import hcc
+
+    toy = make_toy_cohort(60, seed=3)
+    masked = book.suppress_small_counts(hcc.response_table(toy, "arm", "best_response").summary, 5)
+    for arm, sub in toy.groupby("arm"):
+        counts = sub["best_response"].value_counts()
+        for cat in ("CR", "PR", "SD", "PD"):
+            n = int(counts.get(cat, 0))
+            small = 0 < n < 5
+            assert (masked.loc[cat, f"{arm} n"] == "<5") == small, (arm, cat, n)
+            assert (masked.loc[cat, f"{arm} %"] == "<5") == small, (arm, cat, n)
+
+
+def test_suppression_active_only_for_real_data():
+    """The synthetic reconstruction is never masked; a real cohort only with k > 0."""
+    assert not book.suppression_active(5, synthetic=True)
+    assert not book.suppression_active(0, synthetic=False)
+    assert book.suppression_active(5, synthetic=False)
+
+
+# --------------------------------------------------------------------------- HTML escaping
+def _hostile_frame() -> pd.DataFrame:
+    return pd.DataFrame({SCRIPT: [IMG, 3], "Paper": ["1", "2"]}, index=pd.Index([IMG, SCRIPT], name=SCRIPT))
+
+
+def _assert_escaped(text: str) -> None:
+    assert SCRIPT not in text and IMG not in text
+    assert SCRIPT_ESCAPED in text and IMG_ESCAPED in text
+
+
+def test_show_table_escapes_hostile_labels(in_tmp):
+    """OWASP: labels and values from a user's file reach the page escaped, with and without
+    masking (values, index, column labels, index name)."""
+    shown = book.show_table(_hostile_frame(), "hostile", suppress_below=0, synthetic=False)
+    _assert_escaped(shown._repr_html_())
+    masked = book.show_table(_hostile_frame(), "hostile", suppress_below=5, synthetic=False)
+    assert isinstance(masked, book.MaskedTable)
+    _assert_escaped(masked._repr_html_())
+    assert "&lt;5" in masked._repr_html_()
+
+
+def test_masked_result_escapes_title_and_notes(in_tmp):
+    """A masked result keeps its title and notes, escaped."""
+    from hcc._results import Result
+
+    class Hostile(Result):
+        title = SCRIPT
+        notes = (IMG,)
+
+        @property
+        def summary(self):
+            return pd.DataFrame({"n": [2, 30]}, index=["a", "b"])
+
+    shown = book.show_table(Hostile(), "hostile_result", suppress_below=5, synthetic=False)
+    _assert_escaped(shown._repr_html_())
+    assert "Counts from 1 to 4" in shown._repr_html_()
+
+
+# --------------------------------------------------------------------------- banner
+def test_banner_for_the_synthetic_cohort():
+    """Chapter 1: the data are a synthetic reconstruction calibrated to the published
+    numbers, not the study's patients."""
+    text = book.synthetic_banner(True).data
+    assert "synthetic reconstruction" in text
+    assert "numbers published by" in text
+    assert "not the study's patients" in text
+
+
+def test_banner_for_a_real_cohort():
+    """A user's cohort: no synthetic warning; its size and the masking threshold are stated."""
+    text = book.synthetic_banner(False, n_patients=120, suppress_below=5).data
+    assert "Synthetic data" not in text and "synthetic reconstruction</strong>" not in text
+    assert "Your cohort" in text and "(120 patients)" in text
+    assert "counts below 5 are suppressed" in text
+    assert "suppressed" not in book.synthetic_banner(False, n_patients=120).data
+
+
+# --------------------------------------------------------------------------- CSV downloads
+def test_show_table_writes_the_csv(in_tmp):
+    """tables/NAME.csv next to the working directory, as the {download} links expect."""
+    frame = pd.DataFrame({"TKI n": [3, 12], "TKI %": [8.1, 32.4]}, index=pd.Index(["CR", "PR"], name="response"))
+    book.show_table(frame, "response", synthetic=True, suppress_below=5)
+    written = pd.read_csv(in_tmp / "tables" / "response.csv", index_col=0)
+    pd.testing.assert_frame_equal(written, frame)  # synthetic: never masked
+    book.show_table(frame, "response_real", synthetic=False, suppress_below=5)
+    real = pd.read_csv(in_tmp / "tables" / "response_real.csv", index_col=0)
+    assert real.loc["CR"].tolist() == ["<5", "<5"] and real.loc["PR", "TKI n"] == "12"
+
+
+def test_save_table_writes_result_summary_without_index(in_tmp):
+    """``save_table(result, name, index=False)`` writes ``result.summary`` as the notebooks' to_csv did."""
+    import hcc
+
+    toy = make_toy_cohort(40, seed=2)
+    fit = hcc.km(toy, "os_months", "os_event", group="arm")
+    path = book.save_table(fit, "km", index=False)
+    assert path.resolve() == (in_tmp / "tables" / "km.csv").resolve()
+    back = pd.read_csv(path)
+    assert list(back.columns) == list(fit.summary.columns)  # no index column
+    assert back["n"].tolist() == toy["arm"].value_counts().sort_index().tolist()
+
+
+@pytest.mark.parametrize("name", ["../escape", "sub/dir", "", "a b"])
+def test_table_name_cannot_leave_the_tables_folder(in_tmp, name):
+    with pytest.raises(ParameterError):
+        book.save_table(pd.DataFrame({"a": [1]}), name)
+
+
+# --------------------------------------------------------------------------- paper vs ours
+def test_compare_with_paper_uses_printed_rounding():
+    """hcc.paper: 7.63 months = 229 days / 30; "NR" matches a median not reached; 0.0905 is
+    not 0.0904."""
+    table = book.compare_with_paper([("OS TKI median", paper.P("7.63"), 229 / 30),
+                                      ("OS TKI-ICI upper", paper.P("NR"), float("nan")),
+                                      ("some P", paper.P("0.0905"), 0.0904)])
+    assert list(table.columns) == ["Paper", "This cohort", "match"]
+    assert table.index.name == "item"
+    assert table["Paper"].tolist() == ["7.63", "NR", "0.0905"]
+    assert table["This cohort"].tolist() == ["7.633", "NR", "0.0904"]
+    assert table["match"].tolist() == [True, True, False]
+
+
+def test_format_number():
+    assert book.format_number(float("inf")) == "NR"
+    assert book.format_number(None) == "NR"
+    assert book.format_number(np.nan) == "NR"
+    assert book.format_number(13.6666) == "13.67"
+    assert book.format_number(np.int64(37)) == "37"
+
+
+# --------------------------------------------------------------------------- plots
+def _at_risk_texts(ax):
+    return [t.get_text() for t in ax.texts if getattr(t, "xycoords", None) == ("data", "axes fraction")]
+
+
+def test_km_number_at_risk_is_masked_for_real_data():
+    """Six patients, times 2, 3, 3+, 5, 7+, 8 (chapter 3's exercise): at risk (time >= t) at
+    0, 2, 4, 6, 8 months is 6, 6, 3, 2, 1 (R summary(fit, times)$n.risk); with k = 5 the last
+    three read "<5"."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import hcc
+
+    six = pd.DataFrame({"time": [2, 3, 3, 5, 7, 8], "event": [1, 1, 0, 1, 0, 1]})
+    fit = hcc.km(six, "time", "event")
+    ticks = [0, 2, 4, 6, 8]
+    ax = book.plot_km(fit, xticks=ticks, synthetic=True, suppress_below=5)
+    assert _at_risk_texts(ax) == ["6", "6", "3", "2", "1"]
+    ax = book.plot_km(fit, xticks=ticks, synthetic=False, suppress_below=5)
+    assert _at_risk_texts(ax) == ["6", "6", "<5", "<5", "<5"]
+    plt.close("all")
+
+
+def test_forest_plot_drops_patient_counts_when_masked():
+    """Fig. 3 style: a subgroup of 5 or fewer women is a small count, so the n column is left
+    out for real data with k = 6 and kept otherwise."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import hcc
+
+    toy = make_toy_cohort(60, seed=3)
+    assert 0 < (toy["sex"] == "Female").sum() < 6
+    result = hcc.subgroup_hr(toy, "pfs_months", "pfs_event", treatment="arm", subgroups=["sex"])
+    n_female = str(int((toy["sex"] == "Female").sum()))
+
+    def texts(ax):
+        return [t.get_text() for t in ax.texts]
+
+    kept = texts(book.plot_forest(result, synthetic=False, suppress_below=0))
+    assert "n" in kept and n_female in kept
+    dropped = texts(book.plot_forest(result, synthetic=False, suppress_below=6))
+    assert "n" not in dropped and n_female not in dropped
+    plt.close("all")
