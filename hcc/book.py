@@ -32,7 +32,7 @@ from hcc._results import escape_frame_html
 from hcc.errors import ParameterError
 
 __all__ = ["synthetic_banner", "show_table", "save_table", "suppress_small_counts",
-           "suppression_active", "compare_with_paper", "format_number", "plot_km", "plot_forest",
+           "suppression_active", "table_display", "compare_with_paper", "format_number", "plot_km", "plot_forest",
            "MaskedTable"]
 
 #: Where the notebooks write their CSV downloads, relative to the working directory (the
@@ -267,8 +267,30 @@ def save_table(result_or_frame, name: str, suppress_below: int = 0, synthetic: b
     return path
 
 
+def table_display(result_or_frame, suppress_below: int = 0, synthetic: bool = True):
+    """What :func:`show_table` displays: the object itself, or its masked table.
+
+    Parameters
+    ----------
+    result_or_frame : Result or DataFrame
+    suppress_below, synthetic
+        As :func:`show_table`.
+
+    Returns
+    -------
+    object
+        *result_or_frame* unchanged (its own escaped HTML: ``Result._repr_html_`` or pandas'
+        escaping ``to_html``), or a :class:`MaskedTable` when small counts are masked.
+    """
+    if not suppression_active(suppress_below, synthetic):
+        return result_or_frame
+    masked = suppress_small_counts(_table_of(result_or_frame), suppress_below)
+    return MaskedTable(masked, suppress_below, title=getattr(result_or_frame, "title", None),
+                       notes=getattr(result_or_frame, "notes", ()))
+
+
 def show_table(result_or_frame, name: str, suppress_below: int = 0, synthetic: bool = True,
-               directory=TABLES_DIR):
+               directory=TABLES_DIR) -> None:
     """Display a result (or DataFrame) and save its table as ``tables/<name>.csv``.
 
     Parameters
@@ -287,9 +309,9 @@ def show_table(result_or_frame, name: str, suppress_below: int = 0, synthetic: b
 
     Returns
     -------
-    object
-        What was displayed: *result_or_frame* itself, or a :class:`MaskedTable` when small
-        counts were masked.
+    None
+        Like ``IPython.display.display`` (so that a call ending a cell is not shown twice);
+        :func:`table_display` gives the object displayed.
 
     Notes
     -----
@@ -298,16 +320,9 @@ def show_table(result_or_frame, name: str, suppress_below: int = 0, synthetic: b
     """
     from IPython.display import display
 
-    shown = result_or_frame
-    if suppression_active(suppress_below, synthetic):
-        masked = suppress_small_counts(_table_of(result_or_frame), suppress_below)
-        shown = MaskedTable(masked, suppress_below, title=getattr(result_or_frame, "title", None),
-                            notes=getattr(result_or_frame, "notes", ()))
-        masked.to_csv(_csv_path(name, directory))
-    else:
-        _table_of(result_or_frame).to_csv(_csv_path(name, directory))
-    display(shown)
-    return shown
+    save_table(result_or_frame, name, suppress_below=suppress_below, synthetic=synthetic,
+               directory=directory)
+    display(table_display(result_or_frame, suppress_below=suppress_below, synthetic=synthetic))
 
 
 # --------------------------------------------------------------------------- banner

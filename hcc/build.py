@@ -809,8 +809,54 @@ def _worker_main(argv: list[str]) -> int:
         _write_json_atomic(result_path, {"ok": False, "cell": None,
                                          "error": f"{type(exc).__name__}: {msg[-1] if msg else ''}"})
         return 1
+    _tag_injected_cell(Path(spec["output"]), spec["parameters"])
     _write_json_atomic(result_path, {"ok": True})
     return 0
+
+
+def _tag_injected_cell(path: Path, parameters: dict[str, Any]) -> None:
+    """Fold away papermill's injected-parameters cell on the site; for real data, remove it
+    and redact file paths to bare file names.
+
+    For a user's own cohort the injected values include the path of their data file, which
+    may name a hospital or a person: neither the rendered page nor the downloadable
+    notebook may show it (privacy mode).
+    """
+    import nbformat
+
+    synthetic = bool(parameters.get("synthetic", False))
+    paths = {v: Path(v).name for v in parameters.values()
+             if isinstance(v, str) and os.sep in v}
+    nb = nbformat.read(path, as_version=4)
+    changed = False
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).setdefault("tags", [])
+        if "injected-parameters" not in tags:
+            continue
+        want = "hide-input" if synthetic else "remove-cell"
+        if want not in tags:
+            tags.append(want)
+            changed = True
+        if not synthetic:
+            for full, name in paths.items():
+                if full in cell.source:
+                    cell.source = cell.source.replace(full, name)
+                    changed = True
+    # papermill's metadata records absolute paths and the raw parameter values
+    pm_meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if isinstance(pm_meta.get(key), str):
+            pm_meta[key] = Path(pm_meta[key]).name
+            changed = True
+    if not synthetic:
+        for key, value in list(pm_meta.get("parameters", {}).items()):
+            if isinstance(value, str) and value in paths:
+                pm_meta["parameters"][key] = paths[value]
+                changed = True
+    if changed:
+        tmp = path.with_suffix(".tmp")
+        nbformat.write(nb, tmp)
+        os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------------------

@@ -113,12 +113,13 @@ def _assert_escaped(text: str) -> None:
     assert SCRIPT_ESCAPED in text and IMG_ESCAPED in text
 
 
-def test_show_table_escapes_hostile_labels(in_tmp):
+def test_displayed_tables_escape_hostile_labels(in_tmp):
     """OWASP: labels and values from a user's file reach the page escaped, with and without
     masking (values, index, column labels, index name)."""
-    shown = book.show_table(_hostile_frame(), "hostile", suppress_below=0, synthetic=False)
+    assert book.show_table(_hostile_frame(), "hostile", suppress_below=0, synthetic=False) is None
+    shown = book.table_display(_hostile_frame(), suppress_below=0, synthetic=False)
     _assert_escaped(shown._repr_html_())
-    masked = book.show_table(_hostile_frame(), "hostile", suppress_below=5, synthetic=False)
+    masked = book.table_display(_hostile_frame(), suppress_below=5, synthetic=False)
     assert isinstance(masked, book.MaskedTable)
     _assert_escaped(masked._repr_html_())
     assert "&lt;5" in masked._repr_html_()
@@ -136,7 +137,7 @@ def test_masked_result_escapes_title_and_notes(in_tmp):
         def summary(self):
             return pd.DataFrame({"n": [2, 30]}, index=["a", "b"])
 
-    shown = book.show_table(Hostile(), "hostile_result", suppress_below=5, synthetic=False)
+    shown = book.table_display(Hostile(), suppress_below=5, synthetic=False)
     _assert_escaped(shown._repr_html_())
     assert "Counts from 1 to 4" in shown._repr_html_()
 
@@ -262,3 +263,16 @@ def test_forest_plot_drops_patient_counts_when_masked():
     dropped = texts(book.plot_forest(result, synthetic=False, suppress_below=6))
     assert "n" not in dropped and n_female not in dropped
     plt.close("all")
+
+
+def test_show_table_displays_once(in_tmp, monkeypatch):
+    """The notebooks' show(): one display per call (a call ending a cell must not show twice)."""
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    frame = pd.DataFrame({"n": [2, 9]})
+    assert book.show_table(frame, "once", synthetic=True) is None
+    assert len(shown) == 1 and shown[0] is frame
+    book.show_table(frame, "once_real", synthetic=False, suppress_below=5)
+    assert isinstance(shown[1], book.MaskedTable) and shown[1].frame["n"].tolist() == ["<5", 9]

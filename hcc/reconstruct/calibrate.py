@@ -56,6 +56,8 @@ SWAPPABLE = np.array([TERM_INDEX[t] for t in TERMS if t not in ("second_line", "
 
 #: Weight of the extra penalty outside the acceptance tolerance (relative to the item's).
 W_ACC = 6.0
+#: Patients alive and lost to follow-up before the data cut-off allowed without penalty.
+LTFU_FREE = 9.0
 
 # item kinds
 K_LOGHR, K_LOGLO, K_LOGHI, K_Z, K_ABSZ, K_MED, K_LO, K_HI, K_NR, K_LR, K_FU, K_LTFU = range(12)
@@ -70,8 +72,8 @@ FIRST_ASSESS = (60, 90)  # first mRECIST assessment window
 ENROL_START = "2018-05-01"
 ENROL_END = "2021-05-31"
 #: The data cut-off is a free parameter of the search, in days after ENROL_START, within
-#: [CUTOFF_MIN, CUTOFF_MAX] (3 months after the last enrolment .. the paper's submission).
-CUTOFF_MIN = "2021-08-31"
+#: [CUTOFF_MIN, CUTOFF_MAX] (2 months after the last enrolment .. the paper's submission).
+CUTOFF_MIN = "2021-07-31"
 CUTOFF_MAX = "2022-08-31"
 CUTOFF_START = "2022-01-31"
 
@@ -168,7 +170,8 @@ def build_items(weights: dict | None = None) -> dict:
           if paper.MEDIAN_FOLLOWUP.matches(h / 2 / 30)]
     add(K_FU, 0, (min(ok), max(ok)), (min(ok), max(ok)), 3.0, w["fu"], "median follow-up",
         paper.MEDIAN_FOLLOWUP.text)
-    add(K_LTFU, 0, (0.0, 6.0), (0.0, np.inf), 2.0, w["ltfu"], "lost to follow-up", "<= 6")
+    add(K_LTFU, 0, (0.0, LTFU_FREE), (0.0, np.inf), 2.0, w["ltfu"], "lost to follow-up",
+        f"<= {LTFU_FREE:g}")
     cols = list(zip(*rows))
     return {
         "kind": np.array(cols[0], dtype=np.int64),

@@ -27,7 +27,7 @@ from hcc.paths import CACHE_DIR, DEFAULT_SEED
 #: Bump when the generator's output for a given seed changes.
 GENERATOR_VERSION = "1.0.0"
 #: Bump when the calibrated state for a given seed changes (search, score, moves).
-CALIBRATION_VERSION = "6"
+CALIBRATION_VERSION = "7"
 #: Moves per annealing chain (fixed budget → deterministic).
 DEFAULT_BUDGET = 1_500_000
 CHUNK = 5_000
