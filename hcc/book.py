@@ -423,17 +423,12 @@ def plot_km(result, ax=None, suppress_below: int = 0, synthetic: bool = True, **
 
     Notes
     -----
-    ``KMResult.plot`` writes each number at risk as an annotation placed in
-    (data, axes-fraction) coordinates under the axis; those annotations are rewritten here.
     Censor ticks and the steps of the curve still show individual events.
     """
-    ax = result.plot(ax=ax, **kwargs)
     if suppression_active(suppress_below, synthetic):
-        for text in ax.texts:
-            if getattr(text, "xycoords", None) == ("data", "axes fraction") and \
-                    _is_small(text.get_text().strip(), suppress_below, True):
-                text.set_text(f"<{suppress_below}")
-    return ax
+        kwargs.setdefault("at_risk_format",
+                          lambda n: f"<{suppress_below}" if 0 < n < suppress_below else str(n))
+    return result.plot(ax=ax, **kwargs)
 
 
 def plot_forest(result, ax=None, suppress_below: int = 0, synthetic: bool = True, **kwargs):

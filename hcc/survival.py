@@ -454,11 +454,13 @@ class KMResult(Result):
 
     # ---- plot
     def plot(self, ax=None, ci=True, censors=True, at_risk=True, medians=True, logrank=True,
-             xticks=None, xlabel="Months", ylabel="Survival probability", colors=None, title=None):
+             xticks=None, xlabel="Months", ylabel="Survival probability", colors=None, title=None,
+             at_risk_format=None):
         """Step curves with censor marks, CI bands, median lines, log-rank P and numbers at risk.
 
         The numbers at risk under the axis are exactly R's ``summary(fit, times = ticks)$n.risk``
-        (patients with time >= tick). Returns the Axes.
+        (patients with time >= tick). ``at_risk_format`` (int -> str) formats each of them,
+        e.g. to show small counts as "<5" for a real cohort. Returns the Axes.
         """
         import matplotlib.pyplot as plt
 
@@ -515,7 +517,8 @@ class KMResult(Result):
                 ax.annotate(str(g) if self.group_col else "All", xy=(-0.06, y), xycoords="axes fraction",
                             ha="right", fontsize=8, color=cols[g])
                 for t, n in zip(ticks, table.loc[g].to_numpy()):
-                    ax.annotate(str(int(n)), xy=(t, y), xycoords=("data", "axes fraction"),
+                    text = at_risk_format(int(n)) if at_risk_format else str(int(n))
+                    ax.annotate(text, xy=(t, y), xycoords=("data", "axes fraction"),
                                 ha="center", fontsize=8, color=cols[g])
             ax.xaxis.labelpad = 2
         return ax

@@ -56,6 +56,8 @@ SWAPPABLE = np.array([TERM_INDEX[t] for t in TERMS if t not in ("second_line", "
 
 #: Weight of the extra penalty outside the acceptance tolerance (relative to the item's).
 W_ACC = 6.0
+#: Acceptance weight of the final greedy polish.
+W_ACC_POLISH = 60.0
 #: Patients alive and lost to follow-up before the data cut-off allowed without penalty.
 LTFU_FREE = 9.0
 
@@ -389,7 +391,8 @@ def item_values(cb, cse, kmv, lr, fu, ltfu, kind, slot):
 
 
 @njit(cache=True)
-def score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi, scale, weight):
+def score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi, scale, weight,
+          wacc=W_ACC):
     """Total penalty, number of scored items in acceptance tolerance, number exact."""
     v = item_values(cb, cse, kmv, lr, fu, ltfu, kind, slot)
     tot = 0.0
@@ -422,7 +425,7 @@ def score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi, scale, wei
         if not np.isfinite(da):
             da = 1e3
         ra = da / scale[q]
-        tot += W_ACC * weight[q] * (ra + ra * ra)
+        tot += wacc * weight[q] * (ra + ra * ra)
         if weight[q] > 0:
             if d == 0.0:
                 nex += 1
@@ -832,11 +835,13 @@ def _refit_cov(k, bch, X, arm, ordr, ts, es, cb, cse, mterms, mp, mslot0, subslo
 def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, es,
            kind, slot, blo, bhi, alo, ahi, scale, weight,
            mterms, mp, mslot0, subslot, swappable, kage, kecog, kpvtt, kmets, kbclc,
-           maxfu, minadmin, sweeps, maxshift):
+           maxfu, minadmin, sweeps, maxshift, wacc):
     """Deterministic greedy descent after annealing: every covariate swap between two
     patients of the same arm, then every time shift of up to ``maxshift`` days, keeping
-    each strict improvement; repeated for ``sweeps`` sweeps or until nothing improves.
-    Returns the final score."""
+    then every exchange of whole outcomes between two patients of the same arm, keeping
+    each strict improvement of the score with acceptance weight ``wacc`` (steeper than
+    during annealing: the polish puts the acceptance tolerance first); repeated for
+    ``sweeps`` sweeps or until nothing improves. Returns the final score."""
     n = X.shape[0]
     tol = 1e-9
     maxit = 3
@@ -844,7 +849,7 @@ def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, 
               mterms, mp, mslot0, subslot, kbclc, tol, 30)
     ltfu = count_ltfu(otype, osd, minadmin)
     s_cur, nacc, nex = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi,
-                             scale, weight)
+                             scale, weight, wacc)
     cb0 = cb.copy()
     cse0 = cse.copy()
     kmv0 = kmv.copy()
@@ -874,7 +879,7 @@ def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, 
                     _refit_cov(k, r == 2, X, arm, ordr, ts, es, cb, cse, mterms, mp, mslot0,
                                subslot, kecog, kpvtt, kmets, kbclc, tol, maxit)
                     s_new, a1, a2 = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi,
-                                          alo, ahi, scale, weight)
+                                          alo, ahi, scale, weight, wacc)
                     if s_new < s_cur - 1e-9:
                         s_cur = s_new
                         improved = True
@@ -925,7 +930,7 @@ def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, 
                                           tol, maxit)
                         lt = count_ltfu(otype, osd, minadmin)
                         s_new, a1, a2 = score(cb, cse, kmv, lr, fu, lt, kind, slot, blo, bhi,
-                                              alo, ahi, scale, weight)
+                                              alo, ahi, scale, weight, wacc)
                         if s_new < s_cur - 1e-9:
                             s_cur = s_new
                             ltfu = lt
@@ -941,6 +946,45 @@ def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, 
                             ordr[:, :] = ord0
                             ts[:, :] = ts0
                             es[:, :] = es0
+        # exchange whole outcomes (type, times, response) between two patients of an arm
+        for i in range(n):
+            for j in range(i + 1, n):
+                if arm[i] != arm[j]:
+                    continue
+                if otype[i] == otype[j] and osd[i] == osd[j] and pfsd[i] == pfsd[j]:
+                    continue
+                cb0[:] = cb
+                cse0[:] = cse
+                kmv0[:, :] = kmv
+                lr0[:] = lr
+                fu0[:] = fu
+                ord0[:, :] = ordr
+                ts0[:, :] = ts
+                es0[:, :] = es
+                for arr in (otype, osd, pfsd, resp):
+                    tmp = arr[i]
+                    arr[i] = arr[j]
+                    arr[j] = tmp
+                full_eval(X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr, fu,
+                          mterms, mp, mslot0, subslot, kbclc, tol, maxit)
+                s_new, a1, a2 = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi,
+                                      alo, ahi, scale, weight, wacc)
+                if s_new < s_cur - 1e-9:
+                    s_cur = s_new
+                    improved = True
+                else:
+                    for arr in (otype, osd, pfsd, resp):
+                        tmp = arr[i]
+                        arr[i] = arr[j]
+                        arr[j] = tmp
+                    cb[:] = cb0
+                    cse[:] = cse0
+                    kmv[:, :] = kmv0
+                    lr[:] = lr0
+                    fu[:] = fu0
+                    ordr[:, :] = ord0
+                    ts[:, :] = ts0
+                    es[:, :] = es0
         if not improved:
             break
     return s_cur

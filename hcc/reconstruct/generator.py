@@ -27,7 +27,7 @@ from hcc.paths import CACHE_DIR, DEFAULT_SEED
 #: Bump when the generator's output for a given seed changes.
 GENERATOR_VERSION = "1.0.0"
 #: Bump when the calibrated state for a given seed changes (search, score, moves).
-CALIBRATION_VERSION = "7"
+CALIBRATION_VERSION = "8"
 #: Moves per annealing chain (fixed budget → deterministic).
 DEFAULT_BUDGET = 1_500_000
 CHUNK = 5_000
@@ -318,10 +318,12 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
                            st["resp"], cb, cse, kmv, lr, fu, ordr, ts, es, *it,
                            cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0, cal.SUB_SLOT,
                            cal.SWAPPABLE, cal.K_AGE, cal.K_ECOG, cal.K_PVTT, cal.K_METS,
-                           cal.K_BCLC, maxfu, minadmin, polish_sweeps, 30)
+                           cal.K_BCLC, maxfu, minadmin, polish_sweeps, 30, cal.W_ACC_POLISH)
         ltfu = cal.count_ltfu(st["otype"], st["osd"], minadmin)
         s, nacc, nex = cal.score(cb, cse, kmv, lr, fu, ltfu, *it)
-        if s < best_info[0]:
+        # keep the polished state when it has more items in tolerance (or as many and a
+        # lower score)
+        if (nacc, -s) > (best_info[1], -best_info[0]):
             best = {k: st[k].copy() for k in ("X", "age", "otype", "osd", "pfsd", "resp")}
             best_info[:3] = [s, nacc, nex]
         if progress is not None:
@@ -656,7 +658,7 @@ def calibrate(seed: int, budget: int, chains: int, cutoff: str, progress: bool) 
     if progress:
         sys.stderr.write("\n")
         sys.stderr.flush()
-    best = min(range(chains), key=lambda c: (results[c]["score"], c))
+    best = min(range(chains), key=lambda c: (-results[c]["n_acc"], results[c]["score"], c))
     out = results[best]
     out["chain"] = best
     out["chains"] = [{"chain": c, "score": results[c]["score"], "n_acc": results[c]["n_acc"],
