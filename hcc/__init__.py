@@ -43,6 +43,8 @@ _EXPORTS = {
     # book display helpers (notebooks)
     "show_table": "book", "save_table": "book", "suppress_small_counts": "book",
     "synthetic_banner": "book", "compare_with_paper": "book",
+    "rows_used": "book", "rows_used_table": "book", "table_one_rows_used": "book",
+    "screen_rows_used": "book", "RowsUsed": "book",
 }
 
 __all__ = sorted(_EXPORTS)

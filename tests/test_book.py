@@ -276,3 +276,175 @@ def test_show_table_displays_once(in_tmp, monkeypatch):
     assert len(shown) == 1 and shown[0] is frame
     book.show_table(frame, "once_real", synthetic=False, suppress_below=5)
     assert isinstance(shown[1], book.MaskedTable) and shown[1].frame["n"].tolist() == ["<5", 9]
+
+
+# --------------------------------------------------------------------------- rows used
+# Reference for the expected numbers: the complete-case rule of R's na.omit (a patient with a
+# missing value in any needed column is left out, once), as issue 5 states it; checked against
+# hcc.cox's CoxResult.n / .n_dropped, hcc.table_one's "Missing" rows, hcc.response_table's "NE"
+# row, and R's coxph live.
+N_TOY = 40
+
+
+@pytest.fixture
+def gappy():
+    """40 toy patients: ecog blank for patients 0 and 1, afp_gt400 blank for patient 1 only
+    (patient 1 misses both), so a model of ecog + afp_gt400 leaves out 2 patients."""
+    toy = make_toy_cohort(N_TOY, seed=3)
+    toy["ecog"] = toy["ecog"].astype(float)
+    toy["afp_gt400"] = toy["afp_gt400"].astype(float)
+    toy.loc[[0, 1], "ecog"] = np.nan
+    toy.loc[[1], "afp_gt400"] = np.nan
+    return toy
+
+
+def test_rows_used_counts_a_patient_missing_several_columns_once(gappy):
+    r = book.rows_used(gappy, ["os_months", "os_event", "ecog", "afp_gt400"])
+    assert (r.used, r.left_out, r.total) == (38, 2, 40)
+    assert r.missing == {"ecog": 2, "afp_gt400": 1}
+    assert r.sentences == ["This analysis used 38 of 40 patients; 2 were left out: "
+                           "missing ecog (2), missing afp_gt400 (1)."]
+    assert r.counts.loc[:, ["used", "total", "left_out", "missing ecog", "missing afp_gt400"]] \
+        .iloc[0].tolist() == [38, 40, 2, 2, 1]
+
+
+def test_rows_used_when_nobody_is_left_out(gappy):
+    r = book.rows_used(gappy, ["os_months", "os_event", "arm"], label="The OS analyses")
+    assert (r.used, r.left_out, r.missing) == (40, 0, {})
+    assert r.sentences == ["The OS analyses used all 40 patients."]
+    assert "used all 40 patients" in r._repr_html_()
+
+
+def test_rows_used_agrees_with_cox(gappy):
+    """hcc.cox leaves out the same patients (R na.omit): CoxResult.n and .n_dropped."""
+    import hcc
+
+    fit = hcc.cox(gappy, "os_months", "os_event", ["ecog", "afp_gt400"])
+    r = book.rows_used(gappy, ["os_months", "os_event", "ecog", "afp_gt400"])
+    assert (fit.n, fit.n_dropped) == (r.used, r.left_out) == (38, 2)
+    one = hcc.cox(gappy, "os_months", "os_event", ["afp_gt400"])
+    assert one.n == book.rows_used(gappy, ["os_months", "os_event", "afp_gt400"]).used == 39
+
+
+def test_rows_used_agrees_with_r_coxph(gappy):
+    """R: coxph(..., na.action = na.omit)$n on the same frame (blank cells read as NA)."""
+    from rtools import run_r
+
+    r = run_r("f <- coxph(Surv(os_months, os_event) ~ ecog + afp_gt400, data = d)\n"
+              "out <- list(n = f$n, dropped = length(f$na.action))", d=gappy)
+    ours = book.rows_used(gappy, ["os_months", "os_event", "ecog", "afp_gt400"])
+    assert (r["n"], r["dropped"]) == (ours.used, ours.left_out) == (38, 2)
+
+
+def test_table_one_rows_used_per_variable(gappy):
+    """table_one: a "Missing" row and P on complete cases (patients with arm and the variable)."""
+    import hcc
+
+    gappy.loc[5, "arm"] = np.nan  # table_one leaves out a patient without a group
+    r = book.table_one_rows_used(gappy, "arm", ["sex", "ecog", "afp_gt400"],
+                                 labels={"ecog": "ECOG", "afp_gt400": "AFP > 400"})
+    c = r.counts
+    assert c.loc["sex", "used"] == 39 and c.loc["ECOG", "used"] == 37 and c.loc["AFP > 400", "used"] == 38
+    assert c.loc["ECOG", "missing ecog"] == 2 and c.loc["ECOG", "missing arm"] == 1
+    lines = repr(r).splitlines()
+    assert "ECOG: used 37 of 40 patients; 3 were left out: missing arm (1), missing ECOG (2)." in lines
+    t1 = hcc.table_one(gappy, by="arm", variables=["sex", "ecog", "afp_gt400"])
+    assert any("ecog" in n and "complete cases" in n for n in t1.notes)
+    assert any("P use complete cases" in n for n in r.notes)
+    # the Missing row of ECOG counts the 2 patients whose group is known
+    missing_row = t1.summary.loc[("ecog", "Missing")].iloc[0]
+    assert str(missing_row).startswith("2 ")
+
+
+def test_screen_rows_used_matches_each_model(gappy):
+    import hcc
+
+    candidates = ["ecog", "afp_gt400", "tace"]
+    screen = hcc.cox_screen(gappy, "os_months", "os_event", candidates, threshold=1.0)
+    r = book.screen_rows_used(gappy, "os_months", "os_event", screen,
+                              labels={"ecog": "ECOG", "afp_gt400": "AFP", "tace": "TACE"})
+    c = r.counts
+    assert c.loc["Univariate: ECOG", "used"] == 38
+    assert c.loc["Univariate: AFP", "used"] == 39
+    assert c.loc["Univariate: TACE", "used"] == 40
+    assert screen.selected == candidates  # threshold 1 selects every candidate
+    assert c.loc["Multivariable: ECOG, AFP, TACE", "used"] == 38 == screen.multivariate.n
+    for cand in candidates:
+        assert hcc.cox(gappy, "os_months", "os_event", [cand]).n == c.loc[
+            f"Univariate: {dict(ecog='ECOG', afp_gt400='AFP', tace='TACE')[cand]}", "used"]
+    text = repr(r)
+    assert "Univariate: ECOG: used 38 of 40 patients; 2 were left out: missing ECOG (2)." in text
+    assert "The other analysis used all 40 patients." in text
+
+
+def test_response_keeps_missing_response_as_not_evaluable(gappy):
+    import hcc
+
+    gappy.loc[[3, 4, 5], "best_response"] = np.nan
+    r = book.rows_used(gappy, ["arm", "best_response"], label="The response analysis",
+                       kept={"best_response": "counted as not evaluable (NE)"})
+    assert (r.used, r.left_out) == (40, 0)
+    assert r.sentences == ["The response analysis used all 40 patients; 3 with missing "
+                           "best_response counted as not evaluable (NE)."]
+    resp = hcc.response_table(gappy, "arm").summary
+    assert resp.loc["NE", ["TKI n", "TKI-ICI n"]].sum() == 3
+    assert resp.loc[["CR", "PR", "SD", "PD", "NE"], ["TKI n", "TKI-ICI n"]].to_numpy().sum() == 40
+
+
+def test_rows_used_escapes_labels(gappy):
+    r = book.rows_used(gappy, ["ecog"], label=SCRIPT, labels={"ecog": IMG})
+    out = r._repr_html_()
+    assert SCRIPT_ESCAPED in out and IMG_ESCAPED in out
+    assert "<script" not in out and "<img" not in out
+    table = book.rows_used_table(gappy, {SCRIPT: ["ecog"], "b": ["afp_gt400"]}, title=IMG,
+                                 notes=(SCRIPT,))
+    out = table._repr_html_()
+    assert "<script" not in out and "<img" not in out and IMG_ESCAPED in out
+
+
+def test_rows_used_masks_small_counts_for_real_data(gappy, in_tmp):
+    masked = book.rows_used(gappy, ["ecog", "afp_gt400"], suppress_below=5, synthetic=False)
+    assert masked.sentences == ["This analysis used 38 of 40 patients; <5 were left out: "
+                                "missing ecog (<5), missing afp_gt400 (<5)."]
+    assert masked.summary.iloc[0].tolist() == ["38", "40", "<5", "missing ecog (<5), missing afp_gt400 (<5)"]
+    masked.to_csv("rows.csv")
+    assert "(2)" not in (in_tmp / "rows.csv").read_text()
+    assert "Counts from 1 to 4" in masked._repr_html_()
+    # the synthetic cohort and suppress_below = 0 are never masked
+    for kw in ({"suppress_below": 5, "synthetic": True}, {"suppress_below": 0, "synthetic": False}):
+        assert "missing ecog (2)" in book.rows_used(gappy, ["ecog", "afp_gt400"], **kw).sentences[0]
+    with pytest.raises(ParameterError):
+        book.rows_used(gappy, ["ecog"], suppress_below=-1, synthetic=False)
+
+
+def test_rows_used_refuses_bad_input(gappy):
+    from hcc.errors import DataError
+
+    with pytest.raises(DataError, match="no column 'nope'"):
+        book.rows_used(gappy, ["ecog", "nope"])
+    with pytest.raises(DataError, match="DataFrame"):
+        book.rows_used([1, 2], ["ecog"])
+    with pytest.raises(ParameterError):
+        book.rows_used_table(gappy, ["ecog"])
+
+
+def test_rows_used_is_exported():
+    import hcc
+
+    assert hcc.rows_used is book.rows_used and hcc.RowsUsed is book.RowsUsed
+    assert hcc.screen_rows_used is book.screen_rows_used
+    assert hcc.table_one_rows_used is book.table_one_rows_used
+
+
+def test_rows_used_table_agrees_with_subgroup_hr(gappy):
+    """hcc.subgroup_hr leaves out a patient missing the subgroup variable: the levels' n add up
+    to the patients used."""
+    import hcc
+
+    by_level = gappy.assign(ecog=gappy["ecog"].map({0: "PS 0", 1: "PS 1"}))
+    sub = hcc.subgroup_hr(by_level, "pfs_months", "pfs_event", treatment="arm", subgroups=["ecog", "sex"],
+                          reference="TKI")
+    r = book.rows_used_table(by_level, {c: ["pfs_months", "pfs_event", "arm", c] for c in ("ecog", "sex")})
+    n = sub.summary["n"]
+    assert r.counts.loc["ecog", "used"] == n.loc["ecog"].sum() == 38
+    assert r.counts.loc["sex", "used"] == n.loc["sex"].sum() == 40

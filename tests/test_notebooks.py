@@ -186,3 +186,58 @@ def test_real_data_shows_no_rows_and_masks_small_counts(name, tmp_path):
     assert "Synthetic data" not in text
     if name in ("02_baseline", "03_survival", "04_cox"):  # counts by regimen / subgroup
         assert "&lt;5" in text or "<5" in text
+
+
+#: Baseline values blanked in the missing-values test: column -> row positions of the shipped
+#: cohort. Patient 1 misses both AFP and Child–Pugh.
+BLANKED = {"afp_gt400": {0, 1}, "child_pugh": {1, 2}, "ecog": {3}}
+
+
+@pytest.mark.slow
+def test_each_analysis_states_the_patients_it_used(tmp_path):
+    """Issue 5: on a cohort with blank baseline covariates, chapters 2 and 4 say per analysis how
+    many patients were used and why the others were left out. Expected counts follow the
+    complete-case rule (R na.omit) from the blanks above: 93 − |blank rows of the columns used|."""
+    import hcc
+    from hcc import paper
+    from hcc.fidelity import cox_design
+
+    cohort = hcc.get_cohort()
+    n = len(cohort)
+    blanked = cohort.copy()
+    for col, rows in BLANKED.items():
+        blanked[col] = blanked[col].astype(object)
+        blanked.loc[blanked.index[sorted(rows)], col] = None
+    data = tmp_path / "with_blanks.csv"
+    blanked.to_csv(data, index=False)
+
+    texts = {}
+    for name in ("02_baseline", "04_cox"):
+        nb = _execute(NOTEBOOK_DIR / f"{name}.ipynb", tmp_path, {"data": str(data)})
+        _check_executed(NOTEBOOK_DIR / f"{name}.ipynb", nb, tmp_path)
+        texts[name] = _outputs_text(nb)
+    # Table 1: one P per variable on complete cases
+    t1 = texts["02_baseline"]
+    assert f"ECOG: used {n - 1} of {n} patients; 1 was left out: missing ECOG (1)." in t1
+    assert f"Child–Pugh: used {n - 2} of {n} patients; 2 were left out: missing Child–Pugh (2)." in t1
+    assert f"AFP &gt; 400 ng/mL: used {n - 2} of {n} patients" in t1
+    assert "P use complete cases" in t1
+    # Cox: each univariate model, then the multivariable model (its own n)
+    cx = texts["04_cox"]
+    for label, col in (("ECOG", "ecog"), ("Child–Pugh", "child_pugh"), ("AFP", "afp_gt400")):
+        k = len(BLANKED[col])
+        assert f"Univariate: {label}: used {n - k} of {n} patients" in cx
+    short = {t: lab.split(" (")[0] for t, lab in paper.COX_TERMS.items()}
+    design = cox_design(hcc.get_cohort(data=str(data)))
+    for ep in ("os", "pfs"):
+        selected = hcc.cox_screen(design, f"{ep}_months", f"{ep}_event", list(paper.COX_TERMS)).selected
+        out = set().union(*(BLANKED.get(c, set()) for c in selected))
+        head = "Multivariable: " + ", ".join(short[c] for c in selected) + ": "
+        if out:
+            assert f"{head}used {n - len(out)} of {n} patients; {len(out)} " in cx
+        else:
+            assert f"{head}used all {n} patients." in cx
+    # the paper's OS model (Child–Pugh and AFP among its covariates) drops patients 0, 1 and 2
+    if {"child_pugh", "afp_gt400"} <= set(hcc.cox_screen(design, "os_months", "os_event",
+                                                         list(paper.COX_TERMS)).selected):
+        assert f"used {n - 3} of {n}" in cx

@@ -8,11 +8,22 @@ the numbers of deaths and progressions, time shifts) and is rejected when it bre
 coherence rule (METHODS.md §4). The score is a sum of penalties, one per published number,
 that are zero inside the printed rounding ("dead band") and grow with the distance outside.
 
+Each item's penalty has two parts: ``r + r²`` with ``r`` the distance outside the printed
+rounding divided by a scale (3% for a hazard ratio, 5% for a confidence limit, 0.15 for a
+Wald z, 3 days for a median), plus ``W_ACC`` times the same form outside the acceptance
+tolerance of issue 2. A chain (see :mod:`hcc.reconstruct.generator`) anneals with
+``W_ACC``, then runs a short cold refinement from its best state with the steeper
+``W_ACC_POLISH``, then a deterministic greedy :func:`polish`.
+
 Notes
 -----
 P-values are scored through the signed Wald z (``b / se``), not through P, so a term whose
 hazard ratio has to cross 1 is not stuck where P rises towards 1. Hazard ratios and
-confidence limits are scored on the log scale.
+confidence limits are scored on the log scale. KM curves that end exactly at 0.5 are
+penalised: there R's ``quantile.survfit`` and ``print.survfit`` give different medians.
+The data cut-off is part of the state (a move shifts it); alive patients with a follow-up
+shorter than cut-off − last enrolment date are lost to follow-up (free up to
+``LTFU_FREE`` patients).
 """
 from __future__ import annotations
 
@@ -56,7 +67,8 @@ SWAPPABLE = np.array([TERM_INDEX[t] for t in TERMS if t not in ("second_line", "
 
 #: Weight of the extra penalty outside the acceptance tolerance (relative to the item's).
 W_ACC = 6.0
-#: Acceptance weight of the final greedy polish.
+#: Acceptance weight of the refinement (a short cold annealing run from the best state
+#: found) and of the final greedy polish: the acceptance tolerance comes first there.
 W_ACC_POLISH = 60.0
 #: Patients alive and lost to follow-up before the data cut-off allowed without penalty.
 LTFU_FREE = 9.0
@@ -480,7 +492,7 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
            best_X, best_age, best_otype, best_osd, best_pfsd, best_resp, best_info,
            kind, slot, blo, bhi, alo, ahi, scale, weight,
            mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc,
-           cutv, window, cutlo, cuthi, rs, step0, nsteps, budget, t0, t1, cur):
+           cutv, window, cutlo, cuthi, rs, step0, nsteps, budget, t0, t1, cur, wacc):
     """Run moves ``step0 .. step0 + nsteps`` of a ``budget``-move annealing schedule.
 
     ``cur`` holds [score, n_acc, n_exact]; ``best_info`` [score, n_acc, n_exact, step,
@@ -721,7 +733,7 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
                               fu, mterms, mp, mslot0, subslot, kbclc, tol, maxit)
             ltfu_new = count_ltfu(otype, osd, minadmin)
         s_new, nacc, nex = score(cb, cse, kmv, lr, fu, ltfu_new, kind, slot, blo, bhi,
-                                 alo, ahi, scale, weight)
+                                 alo, ahi, scale, weight, wacc)
         dlt = s_new - s_cur
         if dlt <= 0.0 or _unif(rs) < math.exp(-dlt / temp):
             s_cur = s_new
