@@ -194,12 +194,7 @@ def _runs_last(name: str) -> bool:
 # --------------------------------------------------------------------------------------
 # hashing
 # --------------------------------------------------------------------------------------
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+from hcc.paths import sha256_file as _sha256_file  # noqa: E402
 
 
 def _package_files() -> list[Path]:

@@ -6,7 +6,6 @@ numba): only a request for a non-default seed does, lazily.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -30,12 +29,7 @@ _cache: dict[tuple, pd.DataFrame] = {}
 
 
 # ----------------------------------------------------------------------------- helpers
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+from hcc.paths import sha256_file as _sha256  # noqa: E402
 
 
 def _hashes_in(obj: Any) -> set[str]:

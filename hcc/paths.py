@@ -25,3 +25,14 @@ CACHE_DIR = PROJ_ROOT / ".cache"
 
 #: Seed of the shipped reconstructed cohort (also the `seed` default in params.yml).
 DEFAULT_SEED = 20221128
+
+
+def sha256_file(path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB chunks (data provenance, build stamps)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -291,7 +291,6 @@ def _logrank_sorted(ts: list[np.ndarray], te: list[np.ndarray]) -> LogrankArrays
     """Log-rank test from each group's sorted times (*ts*) and sorted event times (*te*)."""
     from scipy.stats import chi2
 
-    G = len(ts)
     ut = np.array([], dtype=float)
     for e_g in te:  # distinct event times of all groups
         ut = np.union1d(ut, _runs(e_g)[0])

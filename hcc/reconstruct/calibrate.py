@@ -844,10 +844,20 @@ def _refit_cov(k, bch, X, arm, ordr, ts, es, cb, cse, mterms, mp, mslot0, subslo
 
 
 @njit(cache=True)
+def _better(s_new, n_new, s_cur, n_cur, lex):
+    """Acceptance rule of :func:`polish`: a strictly lower score, or, when *lex*, first
+    more items inside the acceptance tolerance, then (as many) a strictly lower score."""
+    if lex:
+        if n_new != n_cur:
+            return n_new > n_cur
+    return s_new < s_cur - 1e-9
+
+
+@njit(cache=True)
 def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, es,
            kind, slot, blo, bhi, alo, ahi, scale, weight,
            mterms, mp, mslot0, subslot, swappable, kage, kecog, kpvtt, kmets, kbclc,
-           maxfu, minadmin, sweeps, maxshift, wacc):
+           maxfu, minadmin, sweeps, maxshift, wacc, lex=False):
     """Deterministic greedy descent after annealing: every covariate swap between two
     patients of the same arm, then every time shift of up to ``maxshift`` days, keeping
     then every exchange of whole outcomes between two patients of the same arm, keeping
@@ -860,8 +870,8 @@ def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, 
     full_eval(X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr, fu,
               mterms, mp, mslot0, subslot, kbclc, tol, 30)
     ltfu = count_ltfu(otype, osd, minadmin)
-    s_cur, nacc, nex = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi,
-                             scale, weight, wacc)
+    s_cur, n_cur, nex = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi,
+                              scale, weight, wacc)
     cb0 = cb.copy()
     cse0 = cse.copy()
     kmv0 = kmv.copy()
@@ -892,8 +902,9 @@ def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, 
                                subslot, kecog, kpvtt, kmets, kbclc, tol, maxit)
                     s_new, a1, a2 = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi,
                                           alo, ahi, scale, weight, wacc)
-                    if s_new < s_cur - 1e-9:
+                    if _better(s_new, a1, s_cur, n_cur, lex):
                         s_cur = s_new
+                        n_cur = a1
                         improved = True
                         if k == kage:
                             tmp = age[i]
@@ -943,8 +954,9 @@ def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, 
                         lt = count_ltfu(otype, osd, minadmin)
                         s_new, a1, a2 = score(cb, cse, kmv, lr, fu, lt, kind, slot, blo, bhi,
                                               alo, ahi, scale, weight, wacc)
-                        if s_new < s_cur - 1e-9:
+                        if _better(s_new, a1, s_cur, n_cur, lex):
                             s_cur = s_new
+                            n_cur = a1
                             ltfu = lt
                             improved = True
                         else:
@@ -981,8 +993,9 @@ def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, 
                           mterms, mp, mslot0, subslot, kbclc, tol, maxit)
                 s_new, a1, a2 = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi,
                                       alo, ahi, scale, weight, wacc)
-                if s_new < s_cur - 1e-9:
+                if _better(s_new, a1, s_cur, n_cur, lex):
                     s_cur = s_new
+                    n_cur = a1
                     improved = True
                 else:
                     for arr in (otype, osd, pfsd, resp):

@@ -38,6 +38,12 @@ POLISH_SWEEPS = 6
 #: raise the number of items in tolerance (it trades a few large misses for more small ones).
 REFINE_FRACTION = 0.0
 REFINE_T = (0.5, 0.003)
+#: Repair phase (see :func:`repair`): sweeps of each lexicographic descent, kick rounds,
+#: moves per kick and the kick's temperatures.
+REPAIR_SWEEPS = 4
+REPAIR_ROUNDS = 12
+REPAIR_KICK = 3000
+REPAIR_T = (0.3, 0.01)
 
 ARM_ORDER = paper.ARMS  # rows 0..36 TKI, 37..92 TKI-ICI
 RESPONSES = ("CR", "PR", "SD", "PD")
@@ -362,6 +368,95 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
     return {"state": best, "score": float(best_info[0]), "n_acc": int(best_info[1]),
             "n_exact": int(best_info[2]), "best_step": int(best_info[3]),
             "cutoff": _cutoff_date(int(best_info[4]))}
+
+
+def _fit_state(st, maxfu, window, it, bufs, wacc):
+    """Refit everything for state *st* (full precision); returns (n_acc, score)."""
+    from hcc.reconstruct import calibrate as cal
+
+    cb, cse, kmv, lr, fu, ordr, ts, es = bufs
+    cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], ordr, ts, es, cb,
+                  cse, kmv, lr, fu, cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0,
+                  cal.SUB_SLOT, cal.K_BCLC, 1e-12, 100)
+    lt = cal.count_ltfu(st["otype"], st["osd"], maxfu - window)
+    s, nacc, _ = cal.score(cb, cse, kmv, lr, fu, lt, *it, wacc)
+    return int(nacc), float(s)
+
+
+def _lex_polish(st, maxfu, window, it, bufs, sweeps):
+    from hcc.reconstruct import calibrate as cal
+
+    cb, cse, kmv, lr, fu, ordr, ts, es = bufs
+    cal.polish(st["X"], st["age"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"],
+               cb, cse, kmv, lr, fu, ordr, ts, es, *it, cal.MULTI_TERMS, cal.MULTI_P,
+               cal.MULTI_SLOT0, cal.SUB_SLOT, cal.SWAPPABLE, cal.K_AGE, cal.K_ECOG,
+               cal.K_PVTT, cal.K_METS, cal.K_BCLC, maxfu, maxfu - window, sweeps, 30,
+               cal.W_ACC_POLISH, True)
+
+
+def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None = None,
+           log=None) -> tuple[dict, int, tuple[int, float]]:
+    """Final repair phase: lexicographic local search, then iterated kicks.
+
+    First a deterministic greedy descent (:func:`hcc.reconstruct.calibrate.polish` with
+    ``lex=True``) that accepts a move when it raises the number of items inside the
+    acceptance tolerance, or keeps it and lowers the score, over the full neighbourhoods
+    (every same-arm covariate swap, every ±1..30-day time shift, every same-arm outcome
+    exchange). Then, while items remain outside tolerance, up to *rounds* rounds of a short
+    cold annealing kick from the best state followed by the same descent; a round's result
+    is kept only if it is lexicographically better (more in tolerance, then lower score).
+    Random numbers come from the chain's counter-based generator *rs*, so the result is
+    deterministic. Returns (state, cut-off in days, (n_acc, score)).
+    """
+    from hcc.reconstruct import calibrate as cal
+
+    rounds = REPAIR_ROUNDS if rounds is None else rounds
+    items = cal.build_items()
+    it = (items["kind"], items["slot"], items["blo"], items["bhi"], items["alo"],
+          items["ahi"], items["scale"], items["weight"])
+    n_scored = int((items["weight"] > 0).sum())
+    n = len(st["age"])
+    bufs = (np.zeros(cal.N_SLOTS), np.ones(cal.N_SLOTS), np.zeros((4, 4)), np.zeros(2),
+            np.zeros(1), np.zeros((2, n), np.int64), np.zeros((2, n)),
+            np.zeros((2, n), np.int64))
+    keys = ("X", "age", "otype", "osd", "pfsd", "resp")
+    st = {k: np.array(v).copy() for k, v in st.items()}
+    _lex_polish(st, maxfu, window, it, bufs, REPAIR_SWEEPS)
+    best = {k: v.copy() for k, v in st.items()}
+    best_fu = maxfu
+    best_key = _fit_state(st, maxfu, window, it, bufs, cal.W_ACC_POLISH)
+    if log is not None:
+        log(f"repair: lexicographic descent -> {best_key[0]}/{n_scored} in tolerance")
+    cutlo = _window(cal.CUTOFF_MIN)[0]
+    cuthi = _window(cal.CUTOFF_MAX)[0]
+    for r in range(rounds):
+        if best_key[0] >= n_scored:
+            break
+        for k in st:
+            st[k][...] = best[k]
+        nacc, s = _fit_state(st, best_fu, window, it, bufs, cal.W_ACC_POLISH)
+        cur = np.array([s, nacc, 0.0])
+        cutv = np.array([best_fu], dtype=np.int64)
+        dummy = {k: st[k].copy() for k in keys}
+        dinfo = np.array([s, nacc, 0.0, 0.0, best_fu])
+        cb, cse, kmv, lr, fu, ordr, ts, es = bufs
+        cal.anneal(st["X"], st["age"], st["arm"], st["otype"], st["osd"], st["pfsd"],
+                   st["resp"], st["arm_lo"], st["arm_n"], cb, cse, kmv, lr, fu, ordr, ts, es,
+                   dummy["X"], dummy["age"], dummy["otype"], dummy["osd"], dummy["pfsd"],
+                   dummy["resp"], dinfo, *it, cal.MULTI_TERMS, cal.MULTI_P,
+                   cal.MULTI_SLOT0, cal.SUB_SLOT, cal.SWAPPABLE, cal.K_AGE, cal.K_ECOG,
+                   cal.K_ARM, cal.K_PVTT, cal.K_METS, cal.K_BCLC, cutv, window, cutlo, cuthi,
+                   rs, 0, REPAIR_KICK, REPAIR_KICK, REPAIR_T[0], REPAIR_T[1], cur,
+                   cal.W_ACC_POLISH)
+        fu_r = int(cutv[0])
+        _lex_polish(st, fu_r, window, it, bufs, REPAIR_SWEEPS)
+        key = _fit_state(st, fu_r, window, it, bufs, cal.W_ACC_POLISH)
+        if (key[0], -key[1]) > (best_key[0], -best_key[1]):
+            best = {k: v.copy() for k, v in st.items()}
+            best_fu, best_key = fu_r, key
+        if log is not None:
+            log(f"repair: round {r + 1}: {key[0]}/{n_scored} (best {best_key[0]})")
+    return best, best_fu, best_key
 
 
 def warmup() -> float:
