@@ -64,14 +64,14 @@ def run(code: str, env: dict) -> str:
 
 def main() -> None:
     from hcc.paths import DEFAULT_SEED
-    from hcc.reconstruct.generator import DEFAULT_BUDGET
+    from hcc.reconstruct.generator import DEFAULT_BUDGET, DEFAULT_CHAINS
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--budget", type=int, default=DEFAULT_BUDGET)
     a = ap.parse_args()
     env = dict(os.environ)
-    print(f"machine: {os.cpu_count()} cores; seed {a.seed}; {a.budget:,d} moves per chain, 2 chains")
+    print(f"machine: {os.cpu_count()} cores; seed {a.seed}; {a.budget:,d} moves per chain, {DEFAULT_CHAINS} chains")
     with tempfile.TemporaryDirectory() as tmp:
         cold = dict(env, NUMBA_CACHE_DIR=tmp)
         line = run(EVAL, cold).split()

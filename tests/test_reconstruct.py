@@ -211,6 +211,36 @@ def test_adverse_events_counts(ae, cohort):
     assert "Hypertension" in top.index[:4] and "Diarrhea" in top.index[:5]
 
 
+def test_adverse_event_terms_do_not_differ_between_arms(ae, cohort):
+    """The paper: "no significant difference in the incidence of different types of AEs"
+    between arms. Every CTCAE term (any grade, patients with the term by arm) has
+    R ``chisq.test`` (Yates) P >= 0.05, and the generator's own Yates P agrees with R."""
+    from hcc.reconstruct.generator import ae_term_pvalues
+
+    arm_of = cohort.set_index("patient_id")["arm"]
+    terms = sorted(ae["term"].unique())
+    rows = []
+    for t in terms:
+        has = set(ae.loc[ae["term"] == t, "patient_id"])
+        rows += [{"term": t, "arm": arm_of[p], "has": int(p in has)} for p in arm_of.index]
+    d = pd.DataFrame(rows)
+    code = """
+    out <- list()
+    for (t in unique(d$term)) {
+      s <- d[d$term == t, ]
+      tab <- table(factor(s$has, levels = 0:1), factor(s$arm))
+      out[[t]] <- suppressWarnings(chisq.test(tab, correct = TRUE)$p.value)
+    }
+    """
+    out = run_r(code, d=d)
+    ours = ae_term_pvalues(ae, arm_of.to_dict())
+    assert sorted(out) == terms
+    low = {t: p for t, p in out.items() if p < 0.05}
+    assert not low, low
+    for t in terms:
+        assert ours[t] == pytest.approx(out[t], rel=1e-9, abs=1e-12), t
+
+
 def test_table1_pvalues_and_age_with_r(cohort):
     """Table 1 P (R chisq.test, Yates), age quartiles (R type 7) and Kruskal–Wallis P."""
     cols = [c for c in paper.TABLE1_COUNTS]
@@ -470,8 +500,9 @@ def test_manifest_fidelity_agrees_with_r(r_fits, manifest):
         assert over < 2 * tol, (name, val, printed)
 
 
-@pytest.mark.xfail(strict=True, reason="acceptance not fully reached: a few Cox items of "
-                   "the default seed are just outside tolerance (listed in manifest.json)")
+@pytest.mark.xfail(strict=True, reason="acceptance not fully reached: one Cox item of the "
+                   "default seed (PFS univariate BCLC P 0.497 vs 0.476 +/- 0.01) is just "
+                   "outside tolerance (listed in manifest.json)")
 def test_shipped_cohort_cox_all_within_tolerance(r_fits):
     """Every HR within 3%, CI limit within 5%, P within 0.01 of hcc.paper (R coxph)."""
     assert not _cox_misses(r_fits)

@@ -12,7 +12,7 @@ __all__ = ["reconstruct"]
 
 
 def reconstruct(seed: int = DEFAULT_SEED, out=None, progress: bool = True, cache: bool = True,
-                chains: int = 2, budget: int | None = None, cutoff: str | None = None):
+                chains: int | None = None, budget: int | None = None, cutoff: str | None = None):
     """Build the synthetic cohort for *seed* from the numbers in :mod:`hcc.paper`.
 
     Parameters
@@ -28,9 +28,11 @@ def reconstruct(seed: int = DEFAULT_SEED, out=None, progress: bool = True, cache
     cache : bool
         Reuse (and fill) ``hcc.paths.CACHE_DIR / "reconstruct"``, keyed by seed, generator
         version, move budget, number of chains and data cut-off.
-    chains : int
-        Independent annealing chains run in parallel processes (seeds derived from *seed*);
-        the best wins, ties to the lowest chain. Part of the result's identity.
+    chains : int, optional
+        Independent annealing chains run in parallel processes (seeds derived from *seed*;
+        default ``generator.DEFAULT_CHAINS``); each ends with a deterministic repair phase
+        (``generator.repair``); the best wins (most items in tolerance, then lowest score,
+        ties to the lowest chain). Part of the result's identity.
     budget : int, optional
         Moves per chain (default ``generator.DEFAULT_BUDGET``); fixed, never wall time.
     cutoff : str, optional
@@ -51,6 +53,6 @@ def reconstruct(seed: int = DEFAULT_SEED, out=None, progress: bool = True, cache
     from hcc.reconstruct import generator
 
     return generator.reconstruct(seed=seed, out=out, progress=progress, cache=cache,
-                                 chains=chains,
+                                 chains=generator.DEFAULT_CHAINS if chains is None else chains,
                                  budget=generator.DEFAULT_BUDGET if budget is None else budget,
                                  cutoff=cutoff)

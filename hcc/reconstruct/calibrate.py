@@ -13,7 +13,9 @@ rounding divided by a scale (3% for a hazard ratio, 5% for a confidence limit, 0
 Wald z, 3 days for a median), plus ``W_ACC`` times the same form outside the acceptance
 tolerance of issue 2. A chain (see :mod:`hcc.reconstruct.generator`) anneals with
 ``W_ACC``, then runs a short cold refinement from its best state with the steeper
-``W_ACC_POLISH``, then a deterministic greedy :func:`polish`.
+``W_ACC_POLISH``, then a deterministic repair: :func:`polish` with lexicographic
+acceptance (items in tolerance first, then the score), compound moves
+(:func:`pair_swaps`) and short cold kicks (``generator.repair``).
 
 Notes
 -----
@@ -863,7 +865,9 @@ def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, 
     then every exchange of whole outcomes between two patients of the same arm, keeping
     each strict improvement of the score with acceptance weight ``wacc`` (steeper than
     during annealing: the polish puts the acceptance tolerance first); repeated for
-    ``sweeps`` sweeps or until nothing improves. Returns the final score."""
+    ``sweeps`` sweeps or until nothing improves. With ``lex`` a move is kept when it
+    raises the number of items inside the acceptance tolerance, or keeps that number and
+    lowers the score (sideways moves on the count). Returns the final score."""
     n = X.shape[0]
     tol = 1e-9
     maxit = 3
@@ -1013,3 +1017,70 @@ def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, 
         if not improved:
             break
     return s_cur
+
+
+@njit(cache=True)
+def _differs(X, i, j, k, kecog, kpvtt, kmets):
+    """Whether swapping covariate k (the stage block when k == -2) changes anything."""
+    if k == -2:
+        return not (X[i, kecog] == X[j, kecog] and X[i, kpvtt] == X[j, kpvtt]
+                    and X[i, kmets] == X[j, kmets])
+    return X[i, k] != X[j, k]
+
+
+@njit(cache=True)
+def pair_swaps(X, arm, cb, cse, kmv, lr, fu, ordr, ts, es, kind, slot, blo, bhi, alo, ahi,
+               scale, weight, mterms, mp, mslot0, subslot, covs, kecog, kpvtt, kmets, kbclc,
+               ltfu, wacc, maxeval):
+    """Compound moves of the repair phase: two swaps of the same covariate (each between
+    two patients of the same arm) made together, for each covariate in *covs* (-2: the
+    stage block ECOG, PVTT, metastases and BCLC together); the first
+    pair that raises the number of items in acceptance tolerance is kept (deterministic
+    order). Returns the number of evaluations made, negative when a pair was kept."""
+    n = X.shape[0]
+    tol = 1e-9
+    maxit = 3
+    s_cur, n_cur, nex = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi,
+                              scale, weight, wacc)
+    cb0 = cb.copy()
+    cse0 = cse.copy()
+    nev = 0
+    for kq in range(covs.shape[0]):
+        k = covs[kq]
+        for i in range(n):
+            for j in range(i + 1, n):
+                if arm[i] != arm[j] or not _differs(X, i, j, k, kecog, kpvtt, kmets):
+                    continue
+                cb0[:] = cb
+                cse0[:] = cse
+                r1 = _swap_cov(X, i, j, k, kecog, kpvtt, kmets, kbclc)
+                if r1 == 0:
+                    continue
+                for i2 in range(i, n):
+                    for j2 in range(i2 + 1, n):
+                        if arm[i2] != arm[j2] or not _differs(X, i2, j2, k, kecog, kpvtt,
+                                                               kmets):
+                            continue
+                        if i2 == i and j2 <= j:
+                            continue
+                        r2 = _swap_cov(X, i2, j2, k, kecog, kpvtt, kmets, kbclc)
+                        if r2 == 0:
+                            continue
+                        _refit_cov(k, r1 == 2 or r2 == 2, X, arm, ordr, ts, es, cb, cse,
+                                   mterms, mp, mslot0, subslot, kecog, kpvtt, kmets, kbclc,
+                                   tol, maxit)
+                        s_new, a1, a2 = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo,
+                                              bhi, alo, ahi, scale, weight, wacc)
+                        nev += 1
+                        if a1 > n_cur:
+                            return -nev
+                        _swap_cov(X, i2, j2, k, kecog, kpvtt, kmets, kbclc)
+                        cb[:] = cb0
+                        cse[:] = cse0
+                        if nev >= maxeval:
+                            _swap_cov(X, i, j, k, kecog, kpvtt, kmets, kbclc)
+                            return nev
+                _swap_cov(X, i, j, k, kecog, kpvtt, kmets, kbclc)
+                cb[:] = cb0
+                cse[:] = cse0
+    return nev
