@@ -13,10 +13,38 @@ def escape_frame_html(df: pd.DataFrame, caption: str | None = None) -> str:
     Values from a user's data may contain markup (``<script>``): pandas' ``escape=True``
     escapes cell values, index and column labels; the caption is escaped here.
     """
-    body = df.to_html(escape=True, na_rep="", border=0, classes="hcc-table")
+    formatters = {}
+    for col in df.columns:
+        name = str(col[-1] if isinstance(col, tuple) else col)
+        if _is_p_column(name) and pd.api.types.is_float_dtype(df[col]):
+            formatters[col] = _format_p
+        elif pd.api.types.is_float_dtype(df[col]):
+            formatters[col] = _format_float
+    body = df.to_html(escape=True, na_rep="", border=0, classes="hcc-table",
+                      formatters=formatters or None)
     if caption:
         body = f"<p class='hcc-caption'><strong>{html.escape(caption)}</strong></p>\n" + body
     return body
+
+
+def _is_p_column(name: str) -> bool:
+    low = name.strip().lower()
+    return low in ("p", "p_interaction", "p interaction") or low.endswith("_p") \
+        or low.endswith(" p") or low.startswith("p ") or low.startswith("p_")
+
+
+def _format_p(v) -> str:
+    """P for display: 4 decimals, "<0.001" below 0.001 (R-style tables; floats stay in .summary)."""
+    if v is None or pd.isna(v):
+        return ""
+    return "<0.001" if v < 0.001 else f"{v:.4f}"
+
+
+def _format_float(v) -> str:
+    if v is None or pd.isna(v):
+        return ""
+    return f"{v:.4g}" if abs(v) >= 1e4 or (v != 0 and abs(v) < 1e-3) else f"{v:.4f}".rstrip("0").rstrip(".") \
+        if float(v).is_integer() else f"{v:.4f}"
 
 
 class Result:

@@ -128,22 +128,27 @@ def forest_plot(summary: pd.DataFrame, ax=None, label_col: str | None = None, hr
         xlim = (lo - 0.08 * span, hi + 0.08 * span)
     nmax = float(np.nanmax(summary[n].to_numpy(dtype=float))) if n else 1.0
     trans = blended_transform_factory(ax.transAxes, ax.transData)
-    # text column headers
-    heads = [(1.03, "n")] if n else []
-    heads.append((1.03 + (0.09 if n else 0), "HR (95% CI)"))
+    # text columns right of the axes, placed in points from its right edge so that they never
+    # overlap whatever the figure's width
+    def put(offset_pt, y, text, **kw):
+        ax.annotate(text, xy=(1, y), xycoords=trans, xytext=(offset_pt, 0),
+                    textcoords="offset points", ha="left", va="center", **kw)
+
+    x_n, x_hr = 8, (44 if n else 8)
+    x_p = x_hr + 100
+    heads = [(x_n, "n")] if n else []
+    heads.append((x_hr, "HR (95% CI)"))
     if p:
-        heads.append((1.03 + (0.09 if n else 0) + 0.27, "P"))
+        heads.append((x_p, "P"))
     top = nrow
     for x, h in heads:
-        ax.text(x, top - 0.4, h, transform=trans, ha="left", va="center", fontweight="bold",
-                fontsize=9)
+        put(x, top - 0.4, h, fontweight="bold", fontsize=9)
     labels = []
     for y, (lab, r, header, htxt) in zip(ys, rows):
         labels.append(lab)
         if header:
             if htxt:
-                ax.text(1.03, y, htxt, transform=trans, ha="left", va="center", fontsize=8,
-                        style="italic")
+                put(x_n, y, htxt, fontsize=8, style="italic")
             continue
         est, l, u = (float(r[hr]), float(r[lower]), float(r[upper]))
         if np.isfinite(est) and est > 0:
@@ -155,15 +160,11 @@ def forest_plot(summary: pd.DataFrame, ax=None, label_col: str | None = None, hr
             txt = f"{est:.2f} ({l:.2f}–{u:.2f})"
         else:
             txt = "NE"
-        x = 1.03
         if n:
-            ax.text(x, y, f"{int(r[n]) if np.isfinite(r[n]) else ''}", transform=trans,
-                    ha="left", va="center", fontsize=9)
-            x += 0.09
-        ax.text(x, y, txt, transform=trans, ha="left", va="center", fontsize=9)
+            put(x_n, y, f"{int(r[n]) if np.isfinite(r[n]) else ''}", fontsize=9)
+        put(x_hr, y, txt, fontsize=9)
         if p:
-            ax.text(x + 0.27, y, _fmt_p(float(r[p])), transform=trans, ha="left",
-                    va="center", fontsize=9)
+            put(x_p, y, _fmt_p(float(r[p])), fontsize=9)
     ax.axvline(ref_line, color="0.4", lw=1, ls="--", zorder=1)
     if log_scale:
         ax.set_xscale("log")
