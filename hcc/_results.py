@@ -41,10 +41,15 @@ def _format_p(v) -> str:
 
 
 def _format_float(v) -> str:
+    """Floats for display: whole numbers without decimals, others to 4 decimals, very large or
+    very small magnitudes in 4 significant digits."""
     if v is None or pd.isna(v):
         return ""
-    return f"{v:.4g}" if abs(v) >= 1e4 or (v != 0 and abs(v) < 1e-3) else f"{v:.4f}".rstrip("0").rstrip(".") \
-        if float(v).is_integer() else f"{v:.4f}"
+    if float(v).is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    if abs(v) >= 1e4 or abs(v) < 1e-3:
+        return f"{v:.4g}"
+    return f"{v:.4f}"
 
 
 class Result:
