@@ -12,7 +12,6 @@ import math
 import subprocess
 import sys
 import hashlib
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -323,14 +322,7 @@ def _fast(cohort):
 
     st = _state_from_cohort(cohort)
     n = len(cohort)
-    cb = np.zeros(cal.N_SLOTS)
-    cse = np.ones(cal.N_SLOTS)
-    kmv = np.zeros((4, 4))
-    lr = np.zeros(2)
-    fu = np.zeros(1)
-    ordr = np.zeros((2, n), np.int64)
-    ts = np.zeros((2, n))
-    es = np.zeros((2, n), np.int64)
+    cb, cse, kmv, lr, fu, ordr, ts, es = cal.workspace(n)
     cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], ordr, ts, es, cb,
                   cse, kmv, lr, fu, cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0,
                   cal.SUB_SLOT, cal.K_BCLC, 1e-14, 200)

@@ -30,7 +30,6 @@ shorter than cut-off − last enrolment date are lost to follow-up (free up to
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 
 import numpy as np
 from numba import njit
@@ -63,6 +62,14 @@ for _e, _ep in enumerate(ENDPOINTS):
 MULTI_SLOT0 = np.array([N_UNI, N_UNI + MULTI_P[0]], dtype=np.int64)
 SUB_SLOT = N_UNI + int(MULTI_P.sum())
 N_SLOTS = SUB_SLOT + 1
+
+
+def workspace(n):
+    """Fresh work arrays for :func:`full_eval` on *n* patients, in its argument order:
+    ``cb, cse, kmv, lr, fu, ordr, ts, es`` (coefficients, SEs, KM values, log-rank,
+    follow-up, per-endpoint sort order, times and events)."""
+    return (np.zeros(N_SLOTS), np.ones(N_SLOTS), np.zeros((4, 4)), np.zeros(2), np.zeros(1),
+            np.zeros((2, n), np.int64), np.zeros((2, n)), np.zeros((2, n), np.int64))
 #: covariates that moves may swap (age, and every binary Table 1 term but arm and BCLC).
 SWAPPABLE = np.array([TERM_INDEX[t] for t in TERMS if t not in ("second_line", "bclc")],
                      dtype=np.int64)
