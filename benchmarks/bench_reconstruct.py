@@ -41,9 +41,7 @@ rng = np.random.default_rng(1)
 maxfu, minadmin = g._window(cal.CUTOFF_START)
 st = g.initial_state(rng, g.make_ages(rng), maxfu, minadmin)
 n = 93
-buf = dict(cb=np.zeros(cal.N_SLOTS), cse=np.ones(cal.N_SLOTS), kmv=np.zeros((4, 4)),
-           lr=np.zeros(2), fu=np.zeros(1), ordr=np.zeros((2, n), np.int64),
-           ts=np.zeros((2, n)), es=np.zeros((2, n), np.int64))
+buf = dict(zip(("cb", "cse", "kmv", "lr", "fu", "ordr", "ts", "es"), cal.workspace(n)))
 args = (st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], buf["ordr"], buf["ts"],
         buf["es"], buf["cb"], buf["cse"], buf["kmv"], buf["lr"], buf["fu"], cal.MULTI_TERMS,
         cal.MULTI_P, cal.MULTI_SLOT0, cal.SUB_SLOT, cal.K_BCLC, 1e-9, 3)

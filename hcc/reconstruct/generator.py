@@ -432,9 +432,7 @@ def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None
           items["ahi"], items["scale"], items["weight"])
     n_scored = int((items["weight"] > 0).sum())
     n = len(st["age"])
-    bufs = (np.zeros(cal.N_SLOTS), np.ones(cal.N_SLOTS), np.zeros((4, 4)), np.zeros(2),
-            np.zeros(1), np.zeros((2, n), np.int64), np.zeros((2, n)),
-            np.zeros((2, n), np.int64))
+    bufs = cal.workspace(n)
     keys = ("X", "age", "otype", "osd", "pfsd", "resp")
     st = {k: np.array(v).copy() for k, v in st.items()}
     _lex_polish(st, maxfu, window, it, bufs, REPAIR_SWEEPS)
