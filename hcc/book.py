@@ -782,8 +782,8 @@ def screen_rows_used(df: pd.DataFrame, time: str, event: str, screen, labels: di
     Each model is R's ``coxph`` with ``na.action = na.omit``: a univariate model uses the
     patients with that candidate known, the multivariable model the patients with every
     selected candidate known — so the models may use different numbers of patients.
-    ``ScreenResult.univariate`` does not carry the number of patients of each model, so it
-    is computed here from the data.
+    The counts are computed here from the data; they equal ``ScreenResult.univariate["n"]``
+    and the multivariable ``CoxResult.n`` (checked in the tests).
     """
     names = dict(labels or {})
     if isinstance(screen, (list, tuple)):

@@ -814,8 +814,9 @@ class ScreenResult(Result):
 
     Attributes
     ----------
-    univariate : DataFrame indexed by term: ``candidate, HR, lower, upper, p`` (one
-        univariate model per candidate).
+    univariate : DataFrame indexed by term: ``candidate, n, events, HR, lower, upper, p``
+        (one univariate model per candidate; ``n`` and ``events`` are the patients and events
+        that model used — R's ``na.omit`` drops patients with that candidate missing).
     candidate_p : Series, candidate → the P used for selection.
     selected : list of candidates with univariate P < threshold, in candidate order.
     multivariate : CoxResult on the selected candidates, or None.
@@ -927,14 +928,15 @@ def cox_screen(df: pd.DataFrame, time: str, event: str, candidates, threshold: f
             r = cox(df, time, event, [c], ties=ties, alpha=alpha, reference=ref)
         except ConvergenceError as exc:
             notes.append(f"'{c}': univariate model not fitted ({exc}).")
-            rows.append({"term": c, "candidate": c, "HR": np.nan, "lower": np.nan,
-                         "upper": np.nan, "p": np.nan})
+            rows.append({"term": c, "candidate": c, "n": np.nan, "events": np.nan,
+                         "HR": np.nan, "lower": np.nan, "upper": np.nan, "p": np.nan})
             cand_p[c] = np.nan
             continue
         s = r.summary
         for term, sr in s.iterrows():
-            rows.append({"term": term, "candidate": c, "HR": sr["HR"], "lower": sr["lower"],
-                         "upper": sr["upper"], "p": sr["p"]})
+            rows.append({"term": term, "candidate": c, "n": r.n, "events": r.events,
+                         "HR": sr["HR"], "lower": sr["lower"], "upper": sr["upper"],
+                         "p": sr["p"]})
         cand_p[c] = r.term_test(c)[2] if len(s) > 1 else float(s["p"].iloc[0])
         notes.extend(n for n in r.notes if n.startswith("'") or "left out" in n)
     uni = pd.DataFrame(rows).set_index("term")

@@ -370,8 +370,10 @@ def test_screen_rows_used_matches_each_model(gappy):
     assert screen.selected == candidates  # threshold 1 selects every candidate
     assert c.loc["Multivariable: ECOG, AFP, TACE", "used"] == 38 == screen.multivariate.n
     for cand in candidates:
-        assert hcc.cox(gappy, "os_months", "os_event", [cand]).n == c.loc[
-            f"Univariate: {dict(ecog='ECOG', afp_gt400='AFP', tace='TACE')[cand]}", "used"]
+        used = c.loc[f"Univariate: {dict(ecog='ECOG', afp_gt400='AFP', tace='TACE')[cand]}",
+                     "used"]
+        assert hcc.cox(gappy, "os_months", "os_event", [cand]).n == used
+        assert screen.univariate.loc[screen.univariate["candidate"] == cand, "n"].iloc[0] == used
     text = repr(r)
     assert "Univariate: ECOG: used 38 of 40 patients; 2 were left out: missing ECOG (2)." in text
     assert "The other analysis used all 40 patients." in text

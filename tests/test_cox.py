@@ -216,6 +216,24 @@ out <- list(HR = unname(u[, 1]), lower = unname(u[, 2]), upper = unname(u[, 3]),
     assert (unselected["Multivariate P"] == "–").all()
 
 
+@requires_r
+def test_cox_screen_counts_patients_and_events_per_model(lung):
+    # reference: R coxph's n and nevent per univariate model (na.omit drops the patients
+    # with that covariate missing: ph.ecog 1, ph.karno 1, meal.cal 47, wt.loss 14)
+    cands = ["age", "ph.ecog", "ph.karno", "meal.cal", "wt.loss"]
+    res = cox_screen(lung, "time", "dead", cands)
+    r = run_r("""
+cands <- c('age', 'ph.ecog', 'ph.karno', 'meal.cal', 'wt.loss')
+f <- lapply(cands, function(v) coxph(as.formula(paste('Surv(time, status == 2) ~', v)),
+                                     data = lung))
+out <- list(n = sapply(f, function(m) m$n), events = sapply(f, function(m) m$nevent))
+""", lung=lung.drop(columns="dead"))
+    u = res.univariate
+    assert list(u["n"]) == list(r["n"])
+    assert list(u["events"]) == list(r["events"])
+    assert len(set(u["n"])) > 1  # the models really use different patients
+
+
 def test_cox_screen_no_candidate_selected(toy):
     # reference: definition of the screen (nothing below the threshold -> no model)
     res = cox_screen(toy, "os_months", "os_event", ["pvtt"], threshold=1e-12)

@@ -160,11 +160,11 @@ def test_report_serialises_and_plots(report, tmp_path):
     assert len(ax.patches) == len([k for k in report.score if k != "all"])
 
 
-#: Published numbers the shipped cohort (default seed) does not yet reproduce within issue 2's
-#: tolerance: item -> the largest distance from the printed value accepted meanwhile, so that
-#: the gap cannot silently widen (today: 0.4967 vs 0.476, 0.021 away; tolerance ±0.01).
-#: Issue 2 stays open while this is not empty; the report and the book show the row failing.
-KNOWN_GAPS = {"PFS univariate: BCLC (C vs B) P": 0.025}
+#: Published numbers the shipped cohort (default seed) does not reproduce within issue 2's
+#: tolerance: item -> the largest distance from the printed value accepted meanwhile, so
+#: that a gap cannot silently widen, and closing it forces its removal here. Empty since
+#: generator 1.2.0 (the last one, PFS univariate BCLC P 0.497 vs 0.476, was closed).
+KNOWN_GAPS: dict[str, float] = {}
 
 
 @pytest.mark.skipif(not paths.COHORT_CSV.exists(),

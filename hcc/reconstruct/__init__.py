@@ -29,10 +29,13 @@ def reconstruct(seed: int = DEFAULT_SEED, out=None, progress: bool = True, cache
         Reuse (and fill) ``hcc.paths.CACHE_DIR / "reconstruct"``, keyed by seed, generator
         version, move budget, number of chains and data cut-off.
     chains : int, optional
-        Independent annealing chains run in parallel processes (seeds derived from *seed*;
-        default ``generator.DEFAULT_CHAINS``); each ends with a deterministic repair phase
-        (``generator.repair``); the best wins (most items in tolerance, then lowest score,
-        ties to the lowest chain). Part of the result's identity.
+        Most independent annealing chains to run (seeds derived from *seed*; default
+        ``generator.DEFAULT_CHAINS``). They run in waves of ``generator.WAVE`` side by side
+        in forked processes; each ends with a deterministic repair phase
+        (``generator.repair``); no further wave starts once a chain has every scored item
+        inside the acceptance tolerance. The best chain run wins (most items in tolerance,
+        then lowest score, ties to the lowest chain). Part of the result's identity; the
+        result never depends on the machine's number of cores.
     budget : int, optional
         Moves per chain (default ``generator.DEFAULT_BUDGET``); fixed, never wall time.
     cutoff : str, optional
@@ -42,13 +45,17 @@ def reconstruct(seed: int = DEFAULT_SEED, out=None, progress: bool = True, cache
     -------
     Reconstruction
         dict-like with ``cohort``, ``raw``, ``ae`` (DataFrames), ``manifest``, ``path``,
-        ``cached``, ``seconds``.
+        ``cached``, ``seconds`` and ``timing`` (per-chain annealing and repair seconds when
+        the calibration ran, else None).
 
     Notes
     -----
     The search scores its candidates with compiled numerics (``fastnum``) that follow R's
     ``survival`` package (Efron Cox with Wald CI/P, ``survfit`` medians with
-    ``conf.type="log"``, ``survdiff``); the tests check them against R live.
+    ``conf.type="log"``, ``survdiff``); the tests check them against R live. Inside the
+    annealing loop the Cox fits take plain Newton steps from the previous estimate
+    (``fastnum.cox_uni_newton``, ``cox_multi_newton``); every reported figure is refitted
+    on R's path.
     """
     from hcc.reconstruct import generator
 

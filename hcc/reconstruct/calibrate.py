@@ -38,8 +38,11 @@ from hcc import paper
 from hcc.reconstruct.fastnum import (
     Z975,
     cox_multi,
+    cox_multi_newton,
     cox_uni_binary,
     cox_uni_counts,
+    cox_uni_newton,
+    risk_counts,
     risk_counts_all,
     km_median,
     km_median_ci,
@@ -247,6 +250,24 @@ def prepare(e, otype, osd, pfsd, ordr, ts, es):
         es[e, r] = 1 if (otype[i] <= 1 if e == 0 else otype[i] <= 2) else 0
 
 
+#: ``tol`` above this selects the search path of the Cox fits (Newton steps from the warm
+#: start, converged when a step is below ``tol``; :func:`fastnum.cox_uni_newton`); at or
+#: below it, R's path (log-likelihood, step halving, relative change below ``tol``).
+SEARCH_TOL_MIN = 1e-10
+#: convergence of the search path: a Newton step below this on the log-HR scale
+SEARCH_TOL = 1e-4
+
+
+@njit(cache=True)
+def _uni(t, e, x, b0, tol, maxit):
+    if tol > SEARCH_TOL_MIN:
+        R0, R1, D0, D1, m = risk_counts(t, e, x)
+        b, s, it = cox_uni_newton(R0 + R1, D0 + D1, R1, D1, m, b0, tol, maxit)
+    else:
+        b, s, it = cox_uni_binary(t, e, x, b0, tol, maxit)
+    return b, s
+
+
 @njit(cache=True)
 def fit_uni(e, k, X, ordr, ts, es, cb, cse, tol, maxit):
     n = X.shape[0]
@@ -255,7 +276,7 @@ def fit_uni(e, k, X, ordr, ts, es, cb, cse, tol, maxit):
     for r in range(n):
         x[r] = X[ordr[e, r], k]
     slot = e * nt + k
-    b, s, it = cox_uni_binary(ts[e], es[e], x, cb[slot], tol, maxit)
+    b, s = _uni(ts[e], es[e], x, cb[slot], tol, maxit)
     cb[slot] = b
     cse[slot] = s
 
@@ -271,7 +292,10 @@ def fit_multi(e, X, ordr, ts, es, cb, cse, mterms, mp, mslot0, tol, maxit):
     b0 = np.empty(p)
     for a in range(p):
         b0[a] = cb[mslot0[e] + a]
-    b, s, it = cox_multi(ts[e], es[e], Xm, b0, tol, maxit)
+    if tol > SEARCH_TOL_MIN:
+        b, s, it = cox_multi_newton(ts[e], es[e], Xm, b0, tol, maxit)
+    else:
+        b, s, it = cox_multi(ts[e], es[e], Xm, b0, tol, maxit)
     for a in range(p):
         cb[mslot0[e] + a] = b[a]
         cse[mslot0[e] + a] = s[a]
@@ -291,7 +315,7 @@ def fit_sub(X, arm, ordr, ts, es, cb, cse, subslot, kbclc, tol, maxit):
             ev[m] = es[1, r]
             x[m] = arm[i]
             m += 1
-    b, s, it = cox_uni_binary(t[:m], ev[:m], x[:m], cb[subslot], tol, maxit)
+    b, s = _uni(t[:m], ev[:m], x[:m], cb[subslot], tol, maxit)
     cb[subslot] = b
     cse[subslot] = s
 
@@ -357,7 +381,10 @@ def eval_endpoint(e, X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr, f
     m = risk_counts_all(ts[e], es[e], Xs, R, D, R1, D1)
     for k in range(nt):
         slot = e * nt + k
-        b, s, it = cox_uni_counts(R, D, R1[k], D1[k], m, cb[slot], tol, maxit)
+        if tol > SEARCH_TOL_MIN:
+            b, s, it = cox_uni_newton(R, D, R1[k], D1[k], m, cb[slot], tol, maxit)
+        else:
+            b, s, it = cox_uni_counts(R, D, R1[k], D1[k], m, cb[slot], tol, maxit)
         cb[slot] = b
         cse[slot] = s
     fit_multi(e, X, ordr, ts, es, cb, cse, mterms, mp, mslot0, tol, maxit)
@@ -513,7 +540,7 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
     minadmin = maxfu - window
     n = X.shape[0]
     nt = X.shape[1]
-    tol = 1e-9
+    tol = SEARCH_TOL
     maxit = 3
     ltfu = count_ltfu(otype, osd, minadmin)
     s_cur = cur[0]
@@ -876,7 +903,7 @@ def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, 
     raises the number of items inside the acceptance tolerance, or keeps that number and
     lowers the score (sideways moves on the count). Returns the final score."""
     n = X.shape[0]
-    tol = 1e-9
+    tol = SEARCH_TOL
     maxit = 3
     full_eval(X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr, fu,
               mterms, mp, mslot0, subslot, kbclc, tol, 30)
@@ -1045,7 +1072,7 @@ def pair_swaps(X, arm, cb, cse, kmv, lr, fu, ordr, ts, es, kind, slot, blo, bhi,
     pair that raises the number of items in acceptance tolerance is kept (deterministic
     order). Returns the number of evaluations made, negative when a pair was kept."""
     n = X.shape[0]
-    tol = 1e-9
+    tol = SEARCH_TOL
     maxit = 3
     s_cur, n_cur, nex = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi,
                               scale, weight, wacc)

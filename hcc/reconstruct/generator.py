@@ -25,13 +25,15 @@ from hcc import paper
 from hcc.paths import CACHE_DIR, DEFAULT_SEED
 
 #: Bump when the generator's output for a given seed changes.
-GENERATOR_VERSION = "1.1.0"
+GENERATOR_VERSION = "1.2.0"
 #: Bump when the calibrated state for a given seed changes (search, score, moves).
-CALIBRATION_VERSION = "10"
+CALIBRATION_VERSION = "11"
 #: Moves per annealing chain (fixed budget → deterministic).
 DEFAULT_BUDGET = 1_500_000
-#: Annealing chains (forked processes sharing the machine's cores).
+#: Annealing chains at most (forked processes, in waves of WAVE; see calibrate()).
 DEFAULT_CHAINS = 4
+#: chains run side by side (a constant, so that a seed gives the same cohort on any machine)
+WAVE = 2
 CHUNK = 5_000
 #: Greedy sweeps after annealing (see calibrate.polish).
 POLISH_SWEEPS = 6
@@ -333,6 +335,7 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
         best_info[:3] = [sc, na, ne]
 
     # 1. annealing; 2. a short cold run from the best state with the acceptance first
+    t_start = time.perf_counter()
     phase(budget, t0, t1, cal.W_ACC, 0)
     refine = int(budget * REFINE_FRACTION)
     if refine > 0:
@@ -340,6 +343,8 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
         phase(refine, REFINE_T[0], REFINE_T[1], cal.W_ACC_POLISH, budget)
     step = budget + refine
     window = int(window)
+    annealed = int(best_info[1])
+    t_anneal = time.perf_counter() - t_start
 
     # repair: lexicographic descent and kicks from the best state found (deterministic)
     if polish_sweeps > 0:
@@ -361,7 +366,8 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
     best.update({"arm": st["arm"], "arm_lo": st["arm_lo"], "arm_n": st["arm_n"]})
     return {"state": best, "score": float(best_info[0]), "n_acc": int(best_info[1]),
             "n_exact": int(best_info[2]), "best_step": int(best_info[3]),
-            "cutoff": _cutoff_date(int(best_info[4]))}
+            "n_acc_annealed": annealed, "cutoff": _cutoff_date(int(best_info[4])),
+            "seconds": (t_anneal, time.perf_counter() - t_start - t_anneal)}
 
 
 def _fit_state(st, maxfu, window, it, bufs, wacc):
@@ -800,7 +806,9 @@ def write_files(frames: dict, out: Path, manifest: dict) -> dict[str, Path]:
 # ----------------------------------------------------------------------------- driver
 class Reconstruction(dict):
     """Result of :func:`reconstruct`: a dict with ``cohort``, ``raw``, ``ae`` (DataFrames),
-    ``manifest`` (dict), ``path`` (folder with the files), ``seconds`` and ``cached``."""
+    ``manifest`` (dict), ``path`` (folder with the files), ``seconds``, ``cached`` and
+    ``timing`` (wall-clock seconds of the calibration and of each chain's annealing and
+    repair when it ran, else None; never written to the files)."""
 
     def __getattr__(self, name):
         try:
@@ -809,18 +817,65 @@ class Reconstruction(dict):
             raise AttributeError(name) from None
 
 
-def _progress_line(progress, chains, budget, t_start, n_scored):
-    steps = [progress[4 * c] for c in range(chains)]
-    best = min(range(chains), key=lambda c: (progress[4 * c + 1], c))
+def _progress_line(progress, wave, n_waves, budget, t_start, n_scored):
+    steps = [progress[4 * c] for c in wave]
+    best = min(wave, key=lambda c: (progress[4 * c + 1], c))
     sc = progress[4 * best + 1]
-    return (f"\rreconstruct: step {int(sum(steps)):>9,d}/{budget * chains:,d}  "
+    head = f"chains {wave[0] + 1}-{wave[-1] + 1}" if len(wave) > 1 else f"chain {wave[0] + 1}"
+    return (f"\rreconstruct: {head} (wave {wave[0] // WAVE + 1} of at most {n_waves}): step "
+            f"{int(sum(steps)):>9,d}/{budget * len(wave):,d}  "
             f"best score {sc if math.isfinite(sc) else float('nan'):10.3f}  in tolerance "
             f"{int(progress[4 * best + 2])}/{n_scored}  printed "
             f"{int(progress[4 * best + 3])}/{n_scored}  {time.perf_counter() - t_start:5.1f}s")
 
 
+def _run_wave(wave, seqs, budget, cutoff, shared, results, progress, t_start, n_scored,
+              total):
+    """Run the chains in *wave* side by side in forked processes; fills *results*."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(c, seqs[c], budget, cutoff, shared, queue))
+             for c in wave]
+    for p in procs:
+        p.start()
+    last_line = None
+    todo = set(wave)
+    while todo:
+        try:
+            idx, res = queue.get(timeout=0.25)
+            if isinstance(res, BaseException):
+                for p in procs:
+                    p.kill()
+                raise res
+            results[idx] = res
+            todo.discard(idx)
+        except Exception as exc:  # queue.Empty
+            if not type(exc).__name__ == "Empty":
+                raise
+            if any(p.exitcode not in (None, 0) for p in procs):
+                raise RuntimeError("an annealing chain failed")
+        if progress:
+            line = _progress_line(shared, wave, -(-total // WAVE), budget, t_start, n_scored)
+            if line.rsplit("  ", 1)[0] != last_line or not todo:
+                if last_line is None and wave[0] > 0:
+                    sys.stderr.write("\n")
+                sys.stderr.write(line)
+                sys.stderr.flush()
+                last_line = line.rsplit("  ", 1)[0]
+    for p in procs:
+        p.join()
+
+
 def calibrate(seed: int, budget: int, chains: int, cutoff: str, progress: bool) -> dict:
-    """Run *chains* annealing chains (in parallel when > 1) and return the best."""
+    """Run up to *chains* annealing chains and return the best.
+
+    Chains run in waves of :data:`WAVE` side by side (one process each); when a chain of a
+    wave ends with every scored item inside the acceptance tolerance, no further wave is
+    started. The wave size is a constant, not the machine's number of cores, so the result
+    of a seed is the same on every machine.
+    """
     import multiprocessing as mp
 
     from hcc.reconstruct import calibrate as cal
@@ -833,46 +888,28 @@ def calibrate(seed: int, budget: int, chains: int, cutoff: str, progress: bool) 
         results[0] = run_chain(seqs[0], budget, cutoff, None, 0)
     else:
         warmup()
-        ctx = mp.get_context("fork")
-        shared = ctx.Array("d", 4 * chains, lock=False)
+        shared = mp.get_context("fork").Array("d", 4 * chains, lock=False)
         for c in range(chains):
             shared[4 * c + 1] = math.inf
-        queue = ctx.Queue()
-        procs = [ctx.Process(target=_worker, args=(c, seqs[c], budget, cutoff, shared, queue))
-                 for c in range(chains)]
-        for p in procs:
-            p.start()
-        last_line = None
-        while len(results) < chains:
-            try:
-                idx, res = queue.get(timeout=0.25)
-                if isinstance(res, BaseException):
-                    for p in procs:
-                        p.kill()
-                    raise res
-                results[idx] = res
-            except Exception as exc:  # queue.Empty
-                if not type(exc).__name__ == "Empty":
-                    raise
-                if any(p.exitcode not in (None, 0) for p in procs):
-                    raise RuntimeError("an annealing chain failed")
-            if progress:
-                line = _progress_line(shared, chains, budget + int(budget * REFINE_FRACTION),
-                                      t_start, n_scored)
-                if line.rsplit("  ", 1)[0] != last_line or len(results) == chains:
-                    sys.stderr.write(line)
-                    sys.stderr.flush()
-                    last_line = line.rsplit("  ", 1)[0]
-        for p in procs:
-            p.join()
+        for w0 in range(0, chains, WAVE):
+            wave = list(range(w0, min(chains, w0 + WAVE)))
+            _run_wave(wave, seqs, budget, cutoff, shared, results, progress, t_start,
+                      n_scored, chains)
+            if any(results[c]["n_acc"] >= n_scored for c in wave):
+                break
     if progress:
         sys.stderr.write("\n")
         sys.stderr.flush()
-    best = min(range(chains), key=lambda c: (-results[c]["n_acc"], results[c]["score"], c))
+    run = sorted(results)
+    best = min(run, key=lambda c: (-results[c]["n_acc"], results[c]["score"], c))
     out = results[best]
     out["chain"] = best
     out["chains"] = [{"chain": c, "score": results[c]["score"], "n_acc": results[c]["n_acc"],
-                      "n_exact": results[c]["n_exact"]} for c in range(chains)]
+                      "n_exact": results[c]["n_exact"],
+                      "n_acc_annealed": results[c]["n_acc_annealed"]} for c in run]
+    # wall-clock figures for the benchmark; never written to the (deterministic) files
+    out["timing"] = {"seconds": time.perf_counter() - t_start,
+                     "chains": [results[c]["seconds"] for c in run]}
     return out
 
 
@@ -924,12 +961,14 @@ def reconstruct(seed: int = DEFAULT_SEED, out=None, progress: bool = True, cache
     cdir = _cache_dir(seed, budget, chains, cutoff)
     cached = cache and all((cdir / f).exists() for f in (
         "cohort_raw.csv", "cohort.csv", "adverse_events.csv", "manifest.json"))
+    timing = None
     if not cached:
         sfile = _state_file(seed, budget, chains, cutoff)
         if cache and sfile.exists():
             res = _load_state(sfile)
         else:
             res = calibrate(seed, budget, chains, cutoff, progress)
+            timing = res["timing"]
             if cache:
                 _save_state(sfile, res)
         found = res["cutoff"]
@@ -974,4 +1013,4 @@ def reconstruct(seed: int = DEFAULT_SEED, out=None, progress: bool = True, cache
                 "manifest": manifest}
     return Reconstruction(cohort=data["cohort"], raw=data["raw"], ae=data["ae"],
                           manifest=data["manifest"], path=path, cached=bool(cached),
-                          seconds=time.perf_counter() - t0)
+                          seconds=time.perf_counter() - t0, timing=timing)
