@@ -28,7 +28,10 @@ from hcc.reconstruct import reconstruct
 res = reconstruct(seed={seed}, out=tempfile.mkdtemp(), progress=False, cache=False,
                   budget={budget})
 print(f"RESULT {{time.perf_counter() - t0:.2f}} {{res.manifest['fidelity']['in_tolerance']}} "
-      f"{{res.manifest['fidelity']['scored_items']}} {{res.manifest['fidelity']['printed_rounding']}}")
+      f"{{res.manifest['fidelity']['scored_items']}} {{res.manifest['fidelity']['printed_rounding']}} "
+      f"{{len(res.manifest['chain_scores'])}}")
+for c, (a, r) in zip(res.manifest["chain_scores"], res.timing["chains"]):
+    print(f"CHAIN {{c['chain']}} {{a:.1f}} {{r:.1f}} {{c['n_acc_annealed']}} {{c['n_acc']}}")
 """
 
 EVAL = r"""
@@ -77,15 +80,23 @@ def main() -> None:
         t0 = time.perf_counter()
         res = run(CHILD.format(seed=a.seed, budget=a.budget), cold).split()
         print(f"cold compile cache: full reconstruction {time.perf_counter() - t0:.1f} s wall "
-              f"(in-process {res[1]} s); {res[2]}/{res[3]} in tolerance, {res[4]} at printed rounding")
+              f"(in-process {res[1]} s); {res[2]}/{res[3]} in tolerance, {res[4]} at printed "
+              f"rounding; {res[5]} chains run (waves of 2, stopping at the first chain with "
+              f"every item in tolerance)")
     line = run(EVAL, env).split()
     print(f"warm: import {float(line[1]):.2f} s, first evaluation {float(line[2]):.3f} s; "
           f"one full evaluation (31 Cox fits, 4 KM curves + CI, 2 log-rank, follow-up) "
           f"{float(line[3]):.1f} us")
     t0 = time.perf_counter()
-    res = run(CHILD.format(seed=a.seed, budget=a.budget), env).split()
+    out = run(CHILD.format(seed=a.seed, budget=a.budget), env)
+    res = out.split()
     print(f"warm compile cache: full reconstruction {time.perf_counter() - t0:.1f} s wall "
-          f"(in-process {res[1]} s)")
+          f"(in-process {res[1]} s); per chain (annealing s, repair s, items in tolerance "
+          f"after annealing -> after repair; two chains share the 2 cores at a time):")
+    for line in out.splitlines():
+        if line.startswith("CHAIN"):
+            _, c, an, rp, na, nr = line.split()
+            print(f"  chain {c}: {an} s + {rp} s, {na} -> {nr}")
     from hcc.reconstruct import reconstruct
 
     reconstruct(seed=a.seed, progress=False, budget=a.budget)  # make sure it is cached

@@ -113,6 +113,8 @@ def test_shipped_files_equal_a_fresh_default_build(tmp_path):
     res = reconstruct(seed=DEFAULT_SEED, out=tmp_path, progress=False, cache=False)
     for name in FILES:
         assert (tmp_path / name).read_bytes() == (COHORT_CSV.parent / name).read_bytes(), name
+    fid = res.manifest["fidelity"]
+    assert fid["in_tolerance"] == fid["scored_items"]  # issue 2: the default seed meets all
 
 
 # ----------------------------------------------------------------------------- derivation
@@ -358,6 +360,32 @@ def test_fast_numerics_equal_r(cohort, r_fits):
     np.testing.assert_allclose(cb[cal.SUB_SLOT], r_fits["sub"]["coef"], rtol=1e-6)
     np.testing.assert_allclose(cse[cal.SUB_SLOT], r_fits["sub"]["se"], rtol=1e-6)
     assert fu[0] == pytest.approx(r_fits["fu"], rel=1e-12)
+
+
+def test_compiled_cache_is_dropped_when_any_compiled_source_changes(tmp_path):
+    """numba keys a cached function by its own file only; a calibrate.py function compiled
+    against an older fastnum.py must not be reused (a seed would give another cohort from a
+    clean checkout). Reference: the fingerprint rule in fastnum._guard_compiled_cache."""
+    from hcc.reconstruct import fastnum
+
+    for name in fastnum.COMPILED_SOURCES:
+        (tmp_path / name).write_text(f"# {name}\n")
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+
+    def fill():
+        for f in ("calibrate.anneal-1.py311.nbi", "calibrate.anneal-1.py311.1.nbc"):
+            (cache / f).write_bytes(b"x")
+
+    fill()
+    assert fastnum._guard_compiled_cache(tmp_path)  # no fingerprint yet: dropped
+    assert not list(cache.glob("*.nb?"))
+    fill()
+    assert not fastnum._guard_compiled_cache(tmp_path)  # unchanged sources: kept
+    assert len(list(cache.glob("*.nb?"))) == 2
+    (tmp_path / "fastnum.py").write_text("# fastnum.py, changed\n")
+    assert fastnum._guard_compiled_cache(tmp_path)  # the callee changed: dropped
+    assert not list(cache.glob("*.nb?"))
 
 
 def test_search_path_converges_to_r(cohort, r_fits):

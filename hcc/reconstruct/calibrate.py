@@ -739,25 +739,8 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
         if mode == 5:
             ltfu_new = count_ltfu(otype, osd, minadmin)
         elif mode == 1:
-            for e in range(2):
-                inm = False
-                if kc == -2:
-                    for kk in (kecog, kpvtt, kmets):
-                        fit_uni(e, kk, X, ordr, ts, es, cb, cse, tol, maxit)
-                        for q in range(mp[e]):
-                            if mterms[e, q] == kk:
-                                inm = True
-                else:
-                    fit_uni(e, kc, X, ordr, ts, es, cb, cse, tol, maxit)
-                for q in range(mp[e]):
-                    if mterms[e, q] == kc:
-                        inm = True
-                if inm:
-                    fit_multi(e, X, ordr, ts, es, cb, cse, mterms, mp, mslot0, tol, maxit)
-                if bchg:
-                    fit_uni(e, kbclc, X, ordr, ts, es, cb, cse, tol, maxit)
-            if bchg:
-                fit_sub(X, arm, ordr, ts, es, cb, cse, subslot, kbclc, tol, maxit)
+            _refit_cov(kc, bchg, X, arm, ordr, ts, es, cb, cse, mterms, mp, mslot0, subslot,
+                       kecog, kpvtt, kmets, kbclc, tol, maxit)
         else:
             ord0[:, :] = ordr
             ts0[:, :] = ts
@@ -858,6 +841,9 @@ def _swap_cov(X, i, j, k, kecog, kpvtt, kmets, kbclc):
 @njit(cache=True)
 def _refit_cov(k, bch, X, arm, ordr, ts, es, cb, cse, mterms, mp, mslot0, subslot,
                kecog, kpvtt, kmets, kbclc, tol, maxit):
+    """Refit the models a swap of covariate *k* (the stage block when ``k == -2``) changes:
+    its univariate fits, the multivariable fit of an endpoint that includes it, and, when
+    *bch* (the swap changed BCLC too), BCLC's univariate fits and the BCLC-B subgroup fit."""
     for e in range(2):
         inm = False
         if k == -2:

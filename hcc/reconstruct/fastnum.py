@@ -24,10 +24,54 @@ The compiled cache lives next to this file in ``__pycache__`` (numba ``cache=Tru
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 from numba import njit
+
+#: the modules whose compiled functions call each other (calibrate.py calls this one)
+COMPILED_SOURCES = ("fastnum.py", "calibrate.py")
+
+
+def _guard_compiled_cache(here: Path | None = None) -> bool:
+    """Drop numba's on-disk cache of this package when any compiled source changed.
+
+    numba keys the cache of a compiled function by that function's own source file only,
+    so a function of ``calibrate.py`` compiled against an older ``fastnum.py`` would be
+    loaded again after ``fastnum.py`` changed — and a seed would no longer give the same
+    cohort from a clean checkout as from a working copy. A fingerprint of both sources,
+    kept beside the cache, detects that. (Not applied when ``NUMBA_CACHE_DIR`` points the
+    cache elsewhere.) *here* is the package folder (default: this file's). Returns True when
+    the cache was dropped.
+    """
+    if here is None:
+        if os.environ.get("NUMBA_CACHE_DIR"):
+            return False
+        here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in COMPILED_SOURCES:
+        h.update((here / name).read_bytes())
+    cache = here / "__pycache__"
+    stamp = cache / "numba-sources.sha256"
+    try:
+        if stamp.read_text(encoding="ascii") == h.hexdigest():
+            return False
+    except OSError:
+        pass
+    try:
+        cache.mkdir(exist_ok=True)
+        for f in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
+            f.unlink(missing_ok=True)
+        stamp.write_text(h.hexdigest(), encoding="ascii")
+    except OSError:  # read-only installation: numba falls back to its own cache folder
+        return False
+    return True
+
+
+_guard_compiled_cache()
 
 TOL = math.sqrt(2.220446049250313e-16)
 Z975 = 1.959963984540054

@@ -30,8 +30,9 @@ GENERATOR_VERSION = "1.2.0"
 CALIBRATION_VERSION = "11"
 #: Moves per annealing chain (fixed budget → deterministic).
 DEFAULT_BUDGET = 1_500_000
-#: Annealing chains at most (forked processes, in waves of WAVE; see calibrate()).
-DEFAULT_CHAINS = 4
+#: Annealing chains at most (forked processes, in waves of WAVE that stop once a chain has
+#: every scored item in tolerance; see calibrate()).
+DEFAULT_CHAINS = 16
 #: chains run side by side (a constant, so that a seed gives the same cohort on any machine)
 WAVE = 2
 CHUNK = 5_000
