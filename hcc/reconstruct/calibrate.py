@@ -439,6 +439,22 @@ def item_values(cb, cse, kmv, lr, fu, ltfu, kind, slot):
 
 
 @njit(cache=True)
+def _outside(x, lo, hi):
+    """Distance of *x* outside [lo, hi] (0 inside); 1e3 for NaN or an infinite distance."""
+    if np.isnan(x):
+        d = 1e3
+    elif x < lo:
+        d = lo - x
+    elif x > hi:
+        d = x - hi
+    else:
+        d = 0.0
+    if not np.isfinite(d):
+        d = 1e3
+    return d
+
+
+@njit(cache=True)
 def score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi, scale, weight,
           wacc=W_ACC):
     """Total penalty, number of scored items in acceptance tolerance, number exact."""
@@ -448,30 +464,11 @@ def score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi, scale, wei
     nex = 0
     for q in range(v.shape[0]):
         x = v[q]
-        if np.isnan(x):
-            d = 1e3
-        elif x < blo[q]:
-            d = blo[q] - x
-        elif x > bhi[q]:
-            d = x - bhi[q]
-        else:
-            d = 0.0
-        if not np.isfinite(d):
-            d = 1e3
+        d = _outside(x, blo[q], bhi[q])
         r = d / scale[q]
         tot += weight[q] * (r + r * r)
         # a second, steeper penalty outside the acceptance tolerance
-        xa = abs(x) if kind[q] == 3 else x
-        if np.isnan(xa):
-            da = 1e3
-        elif xa < alo[q]:
-            da = alo[q] - xa
-        elif xa > ahi[q]:
-            da = xa - ahi[q]
-        else:
-            da = 0.0
-        if not np.isfinite(da):
-            da = 1e3
+        da = _outside(abs(x) if kind[q] == 3 else x, alo[q], ahi[q])
         ra = da / scale[q]
         tot += wacc * weight[q] * (ra + ra * ra)
         if weight[q] > 0:
@@ -520,6 +517,25 @@ def _sample_pfs(rs, i, osd, resp):
 @njit(cache=True)
 def _bclc(X, i, kecog, kpvtt, kmets):
     return 0.0 if (X[i, kecog] < 0.5 and X[i, kpvtt] < 0.5 and X[i, kmets] < 0.5) else 1.0
+
+
+@njit(cache=True)
+def _put_back(X, age, otype, osd, pfsd, resp, i, j, xi, xj, agei, agej, oti, otj, osi, osj,
+              pfi, pfj, rei, rej):
+    """Restore patients *i* and *j* to the values saved before a move."""
+    for k in range(X.shape[1]):
+        X[i, k] = xi[k]
+        X[j, k] = xj[k]
+    age[i] = agei
+    age[j] = agej
+    otype[i] = oti
+    otype[j] = otj
+    osd[i] = osi
+    osd[j] = osj
+    pfsd[i] = pfi
+    pfsd[j] = pfj
+    resp[i] = rei
+    resp[j] = rej
 
 
 @njit(cache=True)
@@ -714,19 +730,8 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
             ok = valid(i, otype, osd, pfsd, resp, maxfu) and valid(j, otype, osd, pfsd, resp, maxfu)
             mode = 2
         if not ok:
-            for k in range(nt):
-                X[i, k] = xi[k]
-                X[j, k] = xj[k]
-            age[i] = agei
-            age[j] = agej
-            otype[i] = oti
-            otype[j] = otj
-            osd[i] = osi
-            osd[j] = osj
-            pfsd[i] = pfi
-            pfsd[j] = pfj
-            resp[i] = rei
-            resp[j] = rej
+            _put_back(X, age, otype, osd, pfsd, resp, i, j, xi, xj, agei, agej, oti, otj,
+                      osi, osj, pfi, pfj, rei, rej)
             continue
         if mode == 0:
             continue
@@ -777,19 +782,8 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
                 maxfu -= d
                 minadmin = maxfu - window
                 cutv[0] = maxfu
-            for k in range(nt):
-                X[i, k] = xi[k]
-                X[j, k] = xj[k]
-            age[i] = agei
-            age[j] = agej
-            otype[i] = oti
-            otype[j] = otj
-            osd[i] = osi
-            osd[j] = osj
-            pfsd[i] = pfi
-            pfsd[j] = pfj
-            resp[i] = rei
-            resp[j] = rej
+            _put_back(X, age, otype, osd, pfsd, resp, i, j, xi, xj, agei, agej, oti, otj,
+                      osi, osj, pfi, pfj, rei, rej)
             cb[:] = cb0
             cse[:] = cse0
             kmv[:, :] = kmv0
