@@ -331,11 +331,10 @@ def _fast(cohort):
     return cb, cse, kmv, lr, fu
 
 
-def test_fast_numerics_equal_r(cohort, r_fits):
-    """Compiled Cox (Efron), KM median/CI (log), log-rank and reverse-KM follow-up vs R live."""
+def _assert_cox_fits_equal_r(cb, cse, r_fits):
+    """Every univariate, multivariable and BCLC-B subgroup fit equals R's coef and se."""
     from hcc.reconstruct import calibrate as cal
 
-    cb, cse, kmv, lr, fu = _fast(cohort)
     nt = len(cal.TERMS)
     for e, ep in enumerate(cal.ENDPOINTS):
         for k, term in enumerate(cal.TERMS):
@@ -343,10 +342,20 @@ def test_fast_numerics_equal_r(cohort, r_fits):
             np.testing.assert_allclose(cb[e * nt + k], r["coef"], rtol=1e-6, atol=1e-8)
             np.testing.assert_allclose(cse[e * nt + k], r["se"], rtol=1e-6)
         r = r_fits[f"{ep} multi"]
-        p = cal.MULTI_P[e]
-        s0 = cal.MULTI_SLOT0[e]
+        s0, p = cal.MULTI_SLOT0[e], cal.MULTI_P[e]
         np.testing.assert_allclose(cb[s0:s0 + p], r["coef"], rtol=1e-6, atol=1e-8)
         np.testing.assert_allclose(cse[s0:s0 + p], r["se"], rtol=1e-6)
+    np.testing.assert_allclose(cb[cal.SUB_SLOT], r_fits["sub"]["coef"], rtol=1e-6)
+    np.testing.assert_allclose(cse[cal.SUB_SLOT], r_fits["sub"]["se"], rtol=1e-6)
+
+
+def test_fast_numerics_equal_r(cohort, r_fits):
+    """Compiled Cox (Efron), KM median/CI (log), log-rank and reverse-KM follow-up vs R live."""
+    from hcc.reconstruct import calibrate as cal
+
+    cb, cse, kmv, lr, fu = _fast(cohort)
+    _assert_cox_fits_equal_r(cb, cse, r_fits)
+    for e, ep in enumerate(cal.ENDPOINTS):
         rk = r_fits[f"{ep} km"]
         for a in range(2):
             for q, key in enumerate(("median", "lower", "upper")):
@@ -357,8 +366,6 @@ def test_fast_numerics_equal_r(cohort, r_fits):
                 else:
                     assert got == pytest.approx(want, rel=1e-12)
         assert lr[e] == pytest.approx(r_fits[f"{ep} lr"], rel=1e-6)
-    np.testing.assert_allclose(cb[cal.SUB_SLOT], r_fits["sub"]["coef"], rtol=1e-6)
-    np.testing.assert_allclose(cse[cal.SUB_SLOT], r_fits["sub"]["se"], rtol=1e-6)
     assert fu[0] == pytest.approx(r_fits["fu"], rel=1e-12)
 
 
@@ -395,7 +402,6 @@ def test_search_path_converges_to_r(cohort, r_fits):
     from hcc.reconstruct import calibrate as cal
 
     st = _state_from_cohort(cohort)
-    nt = len(cal.TERMS)
     for start in (0.0, 1.5):
         cb, cse, kmv, lr, fu, ordr, ts, es = cal.workspace(len(cohort))
         cb[:] = start
@@ -403,17 +409,7 @@ def test_search_path_converges_to_r(cohort, r_fits):
         cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], ordr, ts, es,
                       cb, cse, kmv, lr, fu, cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0,
                       cal.SUB_SLOT, cal.K_BCLC, 1e-9, 50)
-        for e, ep in enumerate(cal.ENDPOINTS):
-            for k, term in enumerate(cal.TERMS):
-                r = r_fits[f"{ep} uni {term}"]
-                np.testing.assert_allclose(cb[e * nt + k], r["coef"], rtol=1e-6, atol=1e-8)
-                np.testing.assert_allclose(cse[e * nt + k], r["se"], rtol=1e-6)
-            r = r_fits[f"{ep} multi"]
-            s0, p = cal.MULTI_SLOT0[e], cal.MULTI_P[e]
-            np.testing.assert_allclose(cb[s0:s0 + p], r["coef"], rtol=1e-6, atol=1e-8)
-            np.testing.assert_allclose(cse[s0:s0 + p], r["se"], rtol=1e-6)
-        np.testing.assert_allclose(cb[cal.SUB_SLOT], r_fits["sub"]["coef"], rtol=1e-6)
-        np.testing.assert_allclose(cse[cal.SUB_SLOT], r_fits["sub"]["se"], rtol=1e-6)
+        _assert_cox_fits_equal_r(cb, cse, r_fits)
 
 
 def test_km_median_rule_matches_r_on_edge_cases():
