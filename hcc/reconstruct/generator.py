@@ -25,7 +25,7 @@ from hcc import paper
 from hcc.paths import CACHE_DIR, DEFAULT_SEED
 
 #: Bump when the generator's output for a given seed changes.
-GENERATOR_VERSION = "1.2.0"
+GENERATOR_VERSION = "1.3.0"
 #: Bump when the calibrated state for a given seed changes (search, score, moves).
 CALIBRATION_VERSION = "11"
 #: Moves per annealing chain (fixed budget → deterministic).
@@ -65,17 +65,8 @@ RAW_COLUMNS = BASELINE_COLUMNS + ["start_date", "progression_date", "death_date"
                                   "last_contact_date"]
 AE_COLUMNS = ["patient_id", "term", "grade", "immune_related", "led_to_discontinuation"]
 
-#: The paper's AE names (hcc.paper.IMMUNE_RELATED / DISCONTINUATIONS keys) → CTCAE v5 term.
-#: CTCAE v5 has no "immune-mediated hepatitis" term; it is graded and recorded as
-#: "Alanine aminotransferase increased" with ``immune_related = 1``. Hepatic encephalopathy
-#: is recorded as the CTCAE v5 term "Encephalopathy".
-AE_TERM_MAP = {
-    "Immune-mediated hepatitis": "Alanine aminotransferase increased",
-    "Myocarditis": "Myocarditis",
-    "Pneumonitis": "Pneumonitis",
-    "Hepatic encephalopathy": "Encephalopathy",
-    "Hypertension": "Hypertension",
-}
+#: The paper's AE names → CTCAE v5 terms; defined in hcc.reconstruct.adverse_events.
+from hcc.reconstruct.adverse_events import AE_TERM_MAP, draw_adverse_events  # noqa: E402
 
 
 def _date(s: str) -> _dt.date:
@@ -754,7 +745,7 @@ def build_frames(state: dict, seed: int, cutoff: str) -> dict[str, pd.DataFrame]
     raw["last_contact_date"] = last
     raw = raw[RAW_COLUMNS].iloc[order].reset_index(drop=True)
     cohort = derive(raw)
-    ae = _ae_table(rng, state["arm"], ids)
+    ae = draw_adverse_events(base[["patient_id", "arm", "regimen"]], rng)
     return {"raw": raw, "cohort": cohort, "ae": ae}
 
 
