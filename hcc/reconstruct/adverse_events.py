@@ -69,6 +69,7 @@ import numpy as np
 import pandas as pd
 
 from hcc import drugs, paper
+from hcc.errors import DataError
 
 __all__ = ["AE_COLUMNS", "AE_TERM_MAP", "draw_adverse_events", "yates_p", "ae_term_pvalues",
            "paper_fact_problems", "term_patients"]
@@ -287,9 +288,9 @@ class _Search:
         grp = self.A.T @ np.minimum(Of @ self.M, 1)
         tot = grp.sum(0)
         stat = _yates_stats(arm_terms[0], arm_terms[1], *self.n_arm)
-        floor = 0.0
+        floor, liver = 0.0, self._liver(O)
         for on, j, need in self.floors:
-            have = (self._liver(O) if j is None else O[:, j])[on].sum()
+            have = (liver if j is None else O[:, j])[on].sum()
             floor += max(0, need - have)
         return {"floor": floor,
                 "rank": _excess(tot, self.top),
@@ -303,7 +304,7 @@ class _Search:
 
     def candidates(self, v) -> np.ndarray:
         """Cells whose flip can lower a violated rule, and keeps every patient's AE status."""
-        O, n_t = self.O, self.O.shape[1]
+        O = self.O
         on = np.zeros_like(O)
         off = np.zeros_like(O)
         g_of = self.M.argmax(1)  # column → rank group
@@ -396,6 +397,26 @@ def _fix_severe_counts(rng, G, share, fixed, arm) -> None:
 
 
 # ----------------------------------------------------------------------------- public
+def _check_cohort(cohort: pd.DataFrame) -> None:
+    """The paper's counts need the paper's arms; the profiles need known regimens."""
+    missing = [c for c in ("patient_id", "arm", "regimen") if c not in cohort.columns]
+    if missing:
+        raise DataError(f"the cohort lacks the column(s) {', '.join(missing)}")
+    if cohort["patient_id"].duplicated().any():
+        raise DataError("patient ids must be unique")
+    bad = sorted(set(cohort["regimen"].astype(str)) - set(drugs.REGIMEN_DRUGS))
+    if bad:
+        raise DataError(f"unknown regimen(s) {', '.join(bad)}; known: "
+                        f"{', '.join(drugs.REGIMEN_DRUGS)}")
+    pd1 = cohort["regimen"].map(lambda r: bool(set(drugs.REGIMEN_DRUGS[r])
+                                               & set(drugs.PD1_INHIBITORS)))
+    if (pd1 != (cohort["arm"] == ARMS[1])).any():
+        raise DataError(f"arm {ARMS[1]} must be exactly the regimens with a PD-1 inhibitor")
+    n = cohort["arm"].value_counts().to_dict()
+    if n != paper.ARM_N:
+        raise DataError(f"arms must have the paper's sizes {paper.ARM_N}; got {n}")
+
+
 def draw_adverse_events(cohort: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """The adverse-event table of *cohort*, drawn by drug and conditioned on the paper.
 
@@ -413,6 +434,7 @@ def draw_adverse_events(cohort: pd.DataFrame, rng: np.random.Generator) -> pd.Da
         Columns :data:`AE_COLUMNS`, one row per (patient, term), sorted by patient_id, term.
         The model and the conditioning are described in the module docstring.
     """
+    _check_cohort(cohort)
     ids = cohort["patient_id"].astype(str).to_numpy()
     arm = cohort["arm"].map({a: k for k, a in enumerate(ARMS)}).to_numpy()
     regimens = cohort["regimen"].tolist()
