@@ -63,9 +63,12 @@ MIN_EVENTS_HAZARD = 8
 #: by design (check 4 looks at that window).
 PFS_LANDMARK_DAYS = 91
 #: 6. Measured pass rate of the hazard check (all 4 curves of a cohort) on cohorts drawn from
-#: plain Weibull curves (shape 0.8–1.6, staggered entry, censoring; tests/test_plausibility.py,
-#: 400 cohorts): 98.5% of cohorts pass.
-MEASURED_NULL_PASS_RATE = 0.985
+#: plain Weibull curves (tests/plausibility_fixtures.plain_weibull_cohort: shape 0.8–1.6, the
+#: paper's medians, staggered entry over 36 months, 5% random losses, whole days): 1000 of 1000
+#: cohorts pass (seed 2024; per curve, P < 0.05 in 1.8%): the test is conservative, because
+#: the fitted Weibull follows the data and the three statistics are Bonferroni-combined.
+#: tests/test_plausibility.py re-measures it on 300 cohorts.
+MEASURED_NULL_PASS_RATE = 1.0
 #: 7. OS by best response (Lencioni et al. 2017: mRECIST response predicts OS; progression at
 #: the first assessment roughly doubles or triples the hazard of death): PD vs disease control
 #: HR at least 1.5; responders (CR/PR) vs SD HR at most 1.2 (responders not worse).
