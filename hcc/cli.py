@@ -93,6 +93,8 @@ def _json_value(v):
 
 
 def _cmd_fidelity(args) -> int:
+    import numpy as np
+
     from hcc.fidelity import fidelity_report
 
     rep = fidelity_report(args.data) if args.data else fidelity_report()
