@@ -246,6 +246,19 @@ class _Exit(Exception):
         self.code = code
 
 
+def _add_plausibility(sub) -> None:
+    q = sub.add_parser("plausibility", help="does the cohort look like a real study? (exit 0 "
+                       "all checks pass, 1 a check fails, 2 unusable input)")
+    q.add_argument("--data", metavar="PATH", help="cohort file: raw export with dates or "
+                   "analysis columns (default: the shipped cohort)")
+    q.add_argument("--adverse-events", metavar="PATH", default=None, help="adverse-event file "
+                   "(default: adverse_events.csv beside the cohort file)")
+    q.add_argument("--cutoff", metavar="DATE", default=None, help="data cut-off (default: the "
+                   "latest date in the file)")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q.set_defaults(func=_cmd_plausibility)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from hcc import __version__
 
@@ -269,16 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--json", action="store_true", help="print JSON")
     f.set_defaults(func=_cmd_fidelity)
 
-    q = sub.add_parser("plausibility", help="does the cohort look like a real study? (exit 0 "
-                       "all checks pass, 1 a check fails, 2 unusable input)")
-    q.add_argument("--data", metavar="PATH", help="cohort file: raw export with dates or "
-                   "analysis columns (default: the shipped cohort)")
-    q.add_argument("--adverse-events", metavar="PATH", default=None, help="adverse-event file "
-                   "(default: adverse_events.csv beside the cohort file)")
-    q.add_argument("--cutoff", metavar="DATE", default=None, help="data cut-off (default: the "
-                   "latest date in the file)")
-    q.add_argument("--json", action="store_true", help="print JSON")
-    q.set_defaults(func=_cmd_plausibility)
+    _add_plausibility(sub)
 
     r = sub.add_parser("reconstruct", help="build the synthetic cohort from the published "
                        "numbers")
