@@ -26,7 +26,6 @@ The causal model (simple on purpose; every number below is a modelling choice, n
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -405,7 +404,7 @@ def plain_weibull_cohort(rng, shapes=(0.8, 1.6)) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-__all__ = ["Fixture", "simulate", "plain_weibull_cohort", "CUTOFF", "dt"]
+__all__ = ["Fixture", "simulate", "plain_weibull_cohort", "CUTOFF", "DEFAULT_SEED"]
 
 
 def variant_long_pps(seed: int = DEFAULT_SEED) -> Fixture:
