@@ -368,3 +368,14 @@ def test_factor_three_alone_is_not_evidence():
             beyond_chance += bool(bad)
     n = 2 * len(seeds)
     assert beyond_factor / n >= 0.15 and beyond_chance / n <= 0.05
+
+
+def test_stratified_cox_matches_statsmodels_phreg(fx):
+    # check 2's HR (lifelines CoxPHFitter, strata = arm, Efron) against statsmodels PHReg
+    import statsmodels.api as sm
+
+    d = fx.cohort.assign(pd=(fx.cohort["best_response"] == "PD").astype(float))
+    hr, _, _ = P._strat_cox_hr(d, "pd")
+    m = sm.PHReg(d["os_months"].to_numpy(), d[["pd"]].to_numpy(), status=d["os_event"].to_numpy(),
+                 strata=d["arm"].to_numpy(), ties="efron").fit()
+    assert hr == pytest.approx(float(np.exp(m.params[0])), rel=1e-4)
