@@ -3,7 +3,8 @@
 The statistics core (``tables``, ``survival``, ``cox``, ``response``, ``safety``,
 ``plots``) is general and matches R 4.x (``survival`` package, ``chisq.test``);
 ``paper`` holds the published numbers; ``data``/``schema`` load and validate cohorts;
-``reconstruct`` builds the synthetic cohort; ``fidelity`` compares the two.
+``reconstruct`` builds the synthetic cohort; ``fidelity`` compares the two;
+``plausibility`` checks that a cohort looks like a real study.
 
 Names are imported lazily so that ``import hcc`` stays fast and loading the shipped
 cohort never imports the calibrator.
@@ -38,6 +39,7 @@ _EXPORTS = {
     "read_table": "schema", "dictionary_frame": "schema",
     # paper, fidelity, reconstruction
     "fidelity_report": "fidelity", "FidelityResult": "fidelity",
+    "plausibility_report": "plausibility", "PlausibilityResult": "plausibility",
     "reconstruct": "reconstruct",
     "load_params": "params",
     # book display helpers (notebooks)

@@ -4,14 +4,16 @@
 
     hcc validate PATH [--mapping FILE.yaml] [--kind cohort|adverse_events]
     hcc fidelity [--data PATH] [--json]
+    hcc plausibility [--data PATH] [--adverse-events PATH] [--cutoff DATE] [--json]
     hcc reconstruct [--seed N] [--out DIR] [--no-cache] [--quiet]
     hcc build [-p NAME=VALUE ...] [--params FILE.yaml] [--data PATH] [--only NOTEBOOK ...]
               [--jobs N] [--quiet] [--strict]
     hcc serve [--port N]
     hcc --version
 
-Exit codes: 0 success / valid; 1 invalid data, failed fidelity or an error in the data or
-parameters; 2 a file that cannot be read or a wrong command line; 3 an internal error (a
+Exit codes: 0 success / valid; 1 invalid data, failed fidelity or plausibility or an error in
+the data or parameters; 2 a file that cannot be read or a wrong command line (for
+``plausibility``: also a file that breaks the data dictionary); 3 an internal error (a
 bug: please report it). Messages are one line each; there is never a traceback.
 """
 from __future__ import annotations
@@ -72,6 +74,24 @@ def _cmd_validate(args) -> int:
     return EXIT_OK
 
 
+def _json_value(v):
+    """A summary cell as JSON: numpy scalars as Python, NaN as null, infinity as text."""
+    import numpy as np
+
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if np.isnan(v):
+            return None
+        if np.isinf(v):
+            return "Inf" if v > 0 else "-Inf"
+        return v
+    return v
+
+
 def _cmd_fidelity(args) -> int:
     import numpy as np
 
@@ -80,19 +100,7 @@ def _cmd_fidelity(args) -> int:
     rep = fidelity_report(args.data) if args.data else fidelity_report()
     s = rep.summary
     if args.json:
-        def clean(v):
-            if isinstance(v, (np.bool_, bool)):
-                return bool(v)
-            if isinstance(v, (np.integer,)):
-                return int(v)
-            if isinstance(v, (float, np.floating)):
-                v = float(v)
-                if np.isnan(v):
-                    return None
-                if np.isinf(v):
-                    return "Inf" if v > 0 else "-Inf"
-                return v
-            return v
+        clean = _json_value
         payload = {
             "items": [{k: clean(v) for k, v in r.items()} for r in s.to_dict("records")],
             "score": rep.score,
@@ -118,6 +126,43 @@ def _cmd_fidelity(args) -> int:
                  + (f", {v['excluded']} excluded" if v["excluded"] else ""))
         eq, n = rep.exact_2dp
         _out(f"HR and CI limits equal at the printed 2 decimals: {eq}/{n}")
+        for note in rep.notes:
+            _out(f"Note: {note}")
+    return EXIT_OK if rep.passed else EXIT_INVALID
+
+
+def _cmd_plausibility(args) -> int:
+    from hcc.errors import DataError, ValidationError
+    from hcc.plausibility import plausibility_report
+
+    try:
+        rep = plausibility_report(args.data, ae=args.adverse_events, cutoff=args.cutoff)
+    except ValidationError as e:
+        for p in e.problems:
+            _out(str(p))
+        return EXIT_UNREADABLE
+    except DataError as e:
+        what = f"{Path(args.data).name}: " if args.data else ""
+        _err(f"hcc plausibility: {what}{_one_line(e)}")
+        return EXIT_UNREADABLE
+    s = rep.summary
+    if args.json:
+        payload = {"checks": [{k: _json_value(v) for k, v in r.items()}
+                              for r in s.to_dict("records")],
+                   "passed": rep.passed, "failed": rep.failed, "notes": list(rep.notes)}
+        _out(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        import pandas as pd
+
+        view = s[["section", "check", "ours", "ok"]].copy()
+        view["ok"] = ["n/a" if v is None else ("ok" if v else "FAIL") for v in view["ok"]]
+        with pd.option_context("display.max_rows", None, "display.width", 250,
+                               "display.max_colwidth", 110):
+            _out(view.to_string(index=False))
+        _out()
+        counted = [v for v in s["ok"] if v is not None]
+        _out(f"{sum(counted)}/{len(counted)} checks pass"
+             + (f"; failed: {', '.join(rep.failed)}" if rep.failed else ""))
         for note in rep.notes:
             _out(f"Note: {note}")
     return EXIT_OK if rep.passed else EXIT_INVALID
@@ -201,6 +246,19 @@ class _Exit(Exception):
         self.code = code
 
 
+def _add_plausibility(sub) -> None:
+    q = sub.add_parser("plausibility", help="does the cohort look like a real study? (exit 0 "
+                       "all checks pass, 1 a check fails, 2 unusable input)")
+    q.add_argument("--data", metavar="PATH", help="cohort file: raw export with dates or "
+                   "analysis columns (default: the shipped cohort)")
+    q.add_argument("--adverse-events", metavar="PATH", default=None, help="adverse-event file "
+                   "(default: adverse_events.csv beside the cohort file)")
+    q.add_argument("--cutoff", metavar="DATE", default=None, help="data cut-off (default: the "
+                   "latest date in the file)")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q.set_defaults(func=_cmd_plausibility)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from hcc import __version__
 
@@ -223,6 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--data", metavar="PATH", help="cohort file (default: the shipped cohort)")
     f.add_argument("--json", action="store_true", help="print JSON")
     f.set_defaults(func=_cmd_fidelity)
+
+    _add_plausibility(sub)
 
     r = sub.add_parser("reconstruct", help="build the synthetic cohort from the published "
                        "numbers")
