@@ -32,6 +32,7 @@ _EXPORTS = {
     "subgroup_hr": "cox_tables", "SubgroupResult": "cox_tables",
     "response_table": "response", "ResponseResult": "response",
     "safety_table": "safety", "SafetyResult": "safety",
+    "format_p": "_format", "format_hr": "_format",
     "forest_plot": "forest", "flow_diagram": "plots", "response_bars": "plots", "ae_chart": "plots",
     # data
     "load_cohort": "data", "load_adverse_events": "data", "get_cohort": "data",
