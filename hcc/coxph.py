@@ -493,7 +493,9 @@ def _design(df: pd.DataFrame, time: str, event: str, covariates, reference=None,
             assign[c] = [len(cols)]
             cols.append(x)
             terms.append(c)
-    X = np.vstack(cols).T if cols else np.zeros((t.size, 0))  # column-major n x p
+    X = np.empty((t.size, len(cols)), order="F")  # column-major n x p
+    for k, col in enumerate(cols):
+        X[:, k] = col
     return _Design(time=t, event=e, X=X, terms=terms, assign=assign, levels=levels,
                    notes=notes, n_dropped=n_drop, keep=keep, names=(time, event))
 
@@ -581,7 +583,7 @@ def _fit_design(des: _Design, ties: str) -> tuple[_CoxData, _Fit]:
     score0 = float(st0.U @ _solve(st0.I, st0.U)) if p else 0.0
     fitter, beta, var, ll = (_lifelines_fit if ties == "efron" else _statsmodels_fit)(des)
     if np.all(np.isfinite(beta)) and np.all(np.isfinite(var)):
-        st = data.evaluate(beta)
+        st = data.evaluate(beta, info=False)  # the information at beta only for ph_test
         # R coxfit6: a coefficient is infinite when the Newton step still left, |U V|, is
         # above eps and above toler.inf * |beta| (the likelihood keeps rising)
         steps = np.abs(st.U @ var)
@@ -735,6 +737,9 @@ class CoxResult(Result):
         Breslow as fitted).  lifelines' ``proportional_hazard_test`` uses an older
         approximation and can differ a great deal.
         """
+        st = self._fit.state
+        if st.I is None:
+            st.I = self._data.information(st)
         table = _zph(self._data, self._fit, self._des.assign)
         return PHTestResult(table, notes=("R cox.zph(fit, transform = 'km', terms = TRUE).",))
 
