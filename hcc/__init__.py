@@ -1,7 +1,9 @@
 """hcc — the executable book of Li, Ding, Li & Chen (2022), reconstructed.
 
-The statistics core (``tables``, ``survival``, ``cox``, ``response``, ``safety``,
-``plots``) is general and matches R 4.x (``survival`` package, ``chisq.test``);
+The statistics core (``tables``, ``survival``, ``coxph``, ``cox_tables``, ``response``,
+``safety``, ``plots``) is general and matches R 4.x (``survival`` package, ``chisq.test``);
+survival curves, log-rank tests and Cox fits run on lifelines / statsmodels (each result's
+``.fitter`` is the library's object);
 ``paper`` holds the published numbers; ``data``/``schema`` load and validate cohorts;
 ``reconstruct`` builds the synthetic cohort; ``fidelity`` compares the two;
 ``plausibility`` checks that a cohort looks like a real study.
@@ -26,10 +28,12 @@ _EXPORTS = {
     "quantile_type7": "tables",
     "km": "survival", "KMResult": "survival", "logrank": "survival", "LogrankResult": "survival",
     "median_followup": "survival", "FollowupResult": "survival",
-    "cox": "cox", "CoxResult": "cox", "cox_screen": "cox", "ScreenResult": "cox",
-    "subgroup_hr": "cox", "SubgroupResult": "cox",
+    "cox": "coxph", "CoxResult": "coxph", "PHTestResult": "coxph",
+    "cox_screen": "cox_tables", "ScreenResult": "cox_tables",
+    "subgroup_hr": "cox_tables", "SubgroupResult": "cox_tables",
     "response_table": "response", "ResponseResult": "response",
     "safety_table": "safety", "SafetyResult": "safety",
+    "format_p": "_format", "format_hr": "_format",
     "forest_plot": "forest", "flow_diagram": "plots", "response_bars": "plots", "ae_chart": "plots",
     # data
     "load_cohort": "data", "load_adverse_events": "data", "get_cohort": "data",

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from hcc._format import format_float, format_p
+
 
 def escape_frame_html(df: pd.DataFrame, caption: str | None = None) -> str:
     """Render a DataFrame as HTML with every label and value escaped.
@@ -17,9 +19,9 @@ def escape_frame_html(df: pd.DataFrame, caption: str | None = None) -> str:
     for col in df.columns:
         name = str(col[-1] if isinstance(col, tuple) else col)
         if _is_p_column(name) and pd.api.types.is_float_dtype(df[col]):
-            formatters[col] = _format_p
+            formatters[col] = format_p
         elif pd.api.types.is_float_dtype(df[col]):
-            formatters[col] = _format_float
+            formatters[col] = format_float
     body = df.to_html(escape=True, na_rep="", border=0, classes="hcc-table",
                       formatters=formatters or None)
     if caption:
@@ -31,25 +33,6 @@ def _is_p_column(name: str) -> bool:
     low = name.strip().lower()
     return low in ("p", "p_interaction", "p interaction") or low.endswith("_p") \
         or low.endswith(" p") or low.startswith("p ") or low.startswith("p_")
-
-
-def _format_p(v) -> str:
-    """P for display: 4 decimals, "<0.001" below 0.001 (R-style tables; floats stay in .summary)."""
-    if v is None or pd.isna(v):
-        return ""
-    return "<0.001" if v < 0.001 else f"{v:.4f}"
-
-
-def _format_float(v) -> str:
-    """Floats for display: whole numbers without decimals, others to 4 decimals, very large or
-    very small magnitudes in 4 significant digits."""
-    if v is None or pd.isna(v):
-        return ""
-    if float(v).is_integer() and abs(v) < 1e15:
-        return str(int(v))
-    if abs(v) >= 1e4 or abs(v) < 1e-3:
-        return f"{v:.4g}"
-    return f"{v:.4f}"
 
 
 class Result:

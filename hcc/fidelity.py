@@ -256,7 +256,8 @@ def _hr_rows(rows, section, prefix, term_label, printed, ours, flag_note):
 
 
 def _cox_rows(rows, design):
-    from hcc.cox import cox, cox_screen
+    from hcc.cox_tables import cox_screen
+    from hcc.coxph import cox
 
     terms = list(paper.COX_TERMS)
     for ep, section in (("os", "Table 2"), ("pfs", "Table 3")):
@@ -288,7 +289,7 @@ def _cox_rows(rows, design):
 
 
 def _subgroup_rows(rows, design):
-    from hcc.cox import cox
+    from hcc.coxph import cox
 
     for (var, level), printed in paper.SUBGROUP_PFS.items():
         sub = design[design["_" + var] == level]

@@ -10,15 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from hcc._format import format_hr, format_p
 from hcc.errors import DataError
 
 __all__ = ["forest_plot"]
-
-
-def _fmt_p(p) -> str:
-    if p is None or not np.isfinite(p):
-        return ""
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _rows(summary: pd.DataFrame, label_col, p_int_col):
@@ -40,7 +35,7 @@ def _rows(summary: pd.DataFrame, label_col, p_int_col):
                 txt = ""
                 if p_int_col is not None and p_int_col in summary.columns:
                     pi = r[p_int_col]
-                    txt = f"P interaction {_fmt_p(pi)}" if np.isfinite(pi) else ""
+                    txt = f"P interaction {format_p(pi, digits=3)}" if np.isfinite(pi) else ""
                 out.append((str(grp), None, True, txt))
                 last = grp
             out.append((f"   {lev}", r, False, ""))
@@ -157,14 +152,14 @@ def forest_plot(summary: pd.DataFrame, ax=None, label_col: str | None = None, hr
             ax.plot([l_c, u_c], [y, y], color=color, lw=1.4, solid_capstyle="butt")
             size = 20 + 140 * (float(r[n]) / nmax if n and nmax > 0 else 0.5)
             ax.scatter([est], [y], s=size, marker="s", color=color, zorder=3)
-            txt = f"{est:.2f} ({l:.2f}–{u:.2f})"
+            txt = format_hr(est, l, u)
         else:
             txt = "NE"
         if n:
             put(x_n, y, f"{int(r[n]) if np.isfinite(r[n]) else ''}", fontsize=9)
         put(x_hr, y, txt, fontsize=9)
         if p:
-            put(x_p, y, _fmt_p(float(r[p])), fontsize=9)
+            put(x_p, y, format_p(float(r[p]), digits=3), fontsize=9)
     ax.axvline(ref_line, color="0.4", lw=1, ls="--", zorder=1)
     if log_scale:
         ax.set_xscale("log")

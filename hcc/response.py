@@ -12,9 +12,10 @@ import html
 import numpy as np
 import pandas as pd
 
+from hcc._format import format_p
 from hcc._results import Result, escape_frame_html
 from hcc.errors import DataError, ParameterError
-from hcc.tables import TESTS, compare_categorical, format_p
+from hcc.tables import TESTS, compare_categorical
 
 CATEGORIES = ("CR", "PR", "SD", "PD")
 NOT_EVALUABLE = "NE"

@@ -13,9 +13,10 @@ import html
 import numpy as np
 import pandas as pd
 
+from hcc._format import format_p
 from hcc._results import Result, escape_frame_html
 from hcc.errors import DataError, ParameterError
-from hcc.tables import TESTS, compare_categorical, format_p
+from hcc.tables import TESTS, compare_categorical
 
 AE_COLUMNS = ("term", "grade")
 OPTIONAL_FLAGS = ("immune_related", "led_to_discontinuation")

@@ -75,7 +75,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -1064,17 +1064,3 @@ def validate_file(path: str | Path, mapping: str | Path | dict | Mapping | None 
         With ``unreadable=True`` when the file or the mapping cannot be read at all.
     """
     return check_file(path, mapping, kind).problems
-
-
-def validate_frame(df: pd.DataFrame, kind: str = "cohort", file: str = "data"
-                   ) -> list[Problem]:
-    """Every problem of an in-memory DataFrame (values converted to text first)."""
-    text = pd.DataFrame({c: [_cell_text(v) for v in df[c]] for c in df.columns},
-                        index=pd.RangeIndex(2, 2 + len(df)))
-    return check_frame(text, file=file, kind=kind).problems
-
-
-def iter_problem_lines(problems: Iterable[Problem]) -> Iterable[str]:
-    """Problems as "file, column 'x', row N: message" lines."""
-    for p in problems:
-        yield str(p)

@@ -1,16 +1,32 @@
-"""Kaplan–Meier curves, log-rank test and median follow-up, matching R's ``survival``.
+"""Kaplan–Meier curves, log-rank test and median follow-up: lifelines, with R's rules on top.
 
-The numerical core (:func:`_km_arrays`, :func:`_confint`, :func:`_minmin`, :func:`_findq`,
-:func:`_logrank_arrays`) works on numpy arrays and has no Python loop over patients, so a
-million rows take a fraction of a second. The public functions take a DataFrame plus
-column names, validate them and return result objects.
+What runs where
+---------------
+* The curves are lifelines' :class:`~lifelines.KaplanMeierFitter` (one per group): its event
+  table and survival function give ``time, n_risk, n_event, n_censor, surv``; the Greenwood
+  ``std_err`` of ``-log S(t)`` is R's ``survfit`` ``std.err``, computed from that event table.
+  ``KMResult.fitter`` is a dict group → fitted ``KaplanMeierFitter`` (key ``"All"`` without a
+  group), so a reader can go on with lifelines (``fitter["TKI"].plot_survival_function()``).
+* The log-rank test is lifelines' :func:`~lifelines.statistics.multivariate_logrank_test`
+  (``LogrankResult.fitter`` is its ``StatisticalResult``); the survdiff table (observed,
+  expected, variance per group) comes from lifelines' ``group_survival_table_from_events``.
+* Before calling lifelines, tied rows are collapsed to one row per (group, time, event) with
+  the count as an integer weight: lifelines' estimates with integer weights equal those on the
+  repeated rows, and a million patients become a few thousand rows.
 
-R parity (survival 3.5): point estimates and Greenwood standard errors are those of
-``survfit``; confidence intervals follow ``survival:::survfit_confint`` for
-``conf.type`` "log" (R's default), "log-log" and "plain"; the median and its limits follow
-``print(fit)`` / ``summary(fit)$table`` (``survival:::survmean``); :meth:`KMResult.quantile`
-follows ``quantile(fit)`` (``survival:::findq``). The log-rank test is ``survdiff`` with
-``rho = 0``.
+What hcc adds (lifelines lacks it; R parity, survival 3.5)
+----------------------------------------------------------
+* Pointwise CIs of S(t) for R's ``conf.type`` "log" (R's default), "log-log" and "plain"
+  (``survival:::survfit_confint``). lifelines offers only log(-log) ("exponential
+  Greenwood"), so its median CI differs from R's by weeks to months (veteran, squamous arm:
+  upper limit 314 days in R, 242 with log-log) — see ``../shared/METHODS.md`` §2.
+* R's median rule (``print(fit)``, ``survival:::survmean``): the first time the curve (for
+  the limits, the lower / upper CI curve) is below 0.5 within ``sqrt(.Machine$double.eps)``,
+  and the midpoint of a flat stretch at exactly 0.5. lifelines' ``median_survival_time_``
+  takes the start of the stretch (veteran trt = 2: R 52.5, lifelines 52).
+  :meth:`KMResult.quantile` follows ``quantile(fit)`` (``survival:::findq``).
+* ``survival_at`` / ``n_at_risk`` as R ``summary(fit, times = )`` (NaN after a group's last
+  time, where lifelines carries the last value forward).
 """
 from __future__ import annotations
 
@@ -21,77 +37,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from hcc._checks import event_array, group_codes, require_frame, time_array
+from hcc._format import format_p, format_time
 from hcc._results import Result, escape_frame_html
 from hcc.errors import DataError, ParameterError, StatisticalWarning
 
 #: R's ``sqrt(.Machine$double.eps)``, the tolerance of its median rule.
 R_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
 CONF_TYPES = ("log", "log-log", "plain")
-
-
-# --------------------------------------------------------------------------- validation
-def _require_frame(df, columns: dict[str, str | None]) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise DataError(f"Expected a table of patients (a pandas DataFrame), got {type(df).__name__}.")
-    if len(df) == 0:
-        raise DataError("The table of patients is empty: there is nothing to analyse.")
-    for role, col in columns.items():
-        if col is not None and col not in df.columns:
-            raise DataError(f"Column '{col}' ({role}) is not in the data; available columns: "
-                            f"{', '.join(map(str, df.columns))}.")
-
-
-def _time_array(df: pd.DataFrame, col: str) -> np.ndarray:
-    raw = df[col]
-    t = pd.to_numeric(raw, errors="coerce")
-    bad_text = t.isna() & raw.notna()
-    if bad_text.any():
-        examples = ", ".join(repr(v) for v in raw[bad_text].unique()[:3])
-        raise DataError(f"Column '{col}' must hold follow-up times as numbers; "
-                        f"{int(bad_text.sum())} value(s) are not numbers (e.g. {examples}).")
-    t = t.to_numpy(dtype=float)
-    n_missing = int(np.isnan(t).sum())
-    if n_missing:
-        raise DataError(f"{n_missing} patient(s) have no follow-up time in '{col}'; "
-                        "fill them in or remove those patients before the analysis.")
-    if np.isinf(t).any():
-        raise DataError(f"Column '{col}' contains infinite times; every time must be a finite number.")
-    n_neg = int((t < 0).sum())
-    if n_neg:
-        raise DataError(f"{n_neg} patient(s) have a negative follow-up time in '{col}'; "
-                        "times must be zero or more.")
-    return t
-
-
-def _event_array(df: pd.DataFrame, col: str) -> np.ndarray:
-    raw = df[col]
-    n_missing = int(raw.isna().sum())
-    if n_missing:
-        raise DataError(f"{n_missing} patient(s) have no event status in '{col}'; "
-                        "use 1 for an event (death/progression) and 0 for censored.")
-    if raw.dtype == bool:
-        return raw.to_numpy(dtype=np.int64)
-    e = pd.to_numeric(raw, errors="coerce")
-    ok = e.isin([0, 1])
-    if not ok.all():
-        bad = ", ".join(repr(v) for v in raw[~ok].unique()[:5])
-        raise DataError(f"Column '{col}' must be 1 (event) or 0 (censored); found {bad}.")
-    return e.to_numpy(dtype=np.int64)
-
-
-def _group_codes(df: pd.DataFrame, col: str) -> tuple[np.ndarray, list]:
-    raw = df[col]
-    if isinstance(raw.dtype, pd.CategoricalDtype):
-        cats = [c for c in raw.cat.categories if (raw == c).any()]
-        codes = pd.Categorical(raw, categories=cats).codes.astype(np.int64)
-    else:
-        codes, uniques = pd.factorize(raw, sort=True)
-        codes, cats = codes.astype(np.int64), list(uniques)
-    n_missing = int((codes < 0).sum())
-    if n_missing:
-        raise DataError(f"{n_missing} patient(s) have no value in the group column '{col}'; "
-                        "fill them in or remove those patients.")
-    return codes, cats
 
 
 def _check_conf(conf_type: str, alpha: float) -> None:
@@ -101,7 +54,29 @@ def _check_conf(conf_type: str, alpha: float) -> None:
         raise ParameterError(f"alpha must be between 0 and 1 (0.05 gives 95% intervals); got {alpha!r}.")
 
 
-# --------------------------------------------------------------------------- numerical core
+# --------------------------------------------------------------------------- lifelines calls
+def _collapse(time: np.ndarray, event: np.ndarray):
+    """One row per distinct (time, event) with its count: (time, event, count as float).
+
+    Counted by hashing (pandas ``value_counts``), not sorting: lifelines sorts the few rows left.
+    """
+    ts, es, ws = [], [], []
+    for v in (1, 0):
+        vc = pd.Series(time[event == v]).value_counts(sort=False)
+        ts.append(vc.index.to_numpy(dtype=float))
+        es.append(np.full(len(vc), v, dtype=np.int64))
+        ws.append(vc.to_numpy(dtype=float))
+    return np.concatenate(ts), np.concatenate(es), np.concatenate(ws)
+
+
+def _fit_km(time: np.ndarray, event: np.ndarray, label: str = "KM_estimate"):
+    """lifelines ``KaplanMeierFitter`` on the collapsed rows (integer weights = counts)."""
+    from lifelines import KaplanMeierFitter
+
+    t, e, w = _collapse(time, event)
+    return KaplanMeierFitter(label=label).fit(t, e, weights=w)
+
+
 @dataclass(frozen=True)
 class KMArrays:
     """Kaplan–Meier estimate at every distinct observed time (events and censorings)."""
@@ -114,49 +89,29 @@ class KMArrays:
     std_err: np.ndarray  # R's survfit std.err: standard error of -log S(t) (Greenwood)
 
 
-def _runs(sorted_time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct values of a sorted array and the index where each run starts."""
-    if sorted_time.size == 0:
-        return sorted_time, np.array([], dtype=np.int64)
-    new = np.empty(sorted_time.size, dtype=bool)
-    new[0] = True
-    np.not_equal(sorted_time[1:], sorted_time[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    return sorted_time[starts], starts
+def _arrays(kmf) -> KMArrays:
+    """R's ``survfit`` arrays from a fitted ``KaplanMeierFitter``.
 
-
-def _km_arrays(time: np.ndarray, event: np.ndarray, presorted: bool = False) -> KMArrays:
-    """Kaplan–Meier estimate and Greenwood standard error (R ``survfit`` conventions).
-
-    ``std_err`` is R's ``fit$std.err``: the Greenwood standard error of the cumulative
-    hazard ``-log S(t)``, ``sqrt(sum d / (n (n - d)))``; it is ``inf`` from the time the
-    curve reaches 0. With ``presorted=True`` *time* must be sorted ascending (and *event*
-    in the same order), which saves a sort.
+    The rows are the observed times (lifelines' event table also holds time 0 when nobody
+    left then; R does not). ``std_err`` is ``sqrt(cumsum(d / (n (n - d))))`` (Greenwood, R's
+    ``std.err`` of the cumulative hazard); ``inf`` from the time the curve reaches 0.
     """
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=np.int64)
-    if presorted:
-        ts, te = time, time[event == 1]
-    else:
-        ts, te = np.sort(time), np.sort(time[event == 1])
-    return _km_from_sorted(ts, te)
-
-
-def _km_from_sorted(ts: np.ndarray, te: np.ndarray) -> KMArrays:
-    """KM from all times sorted (*ts*) and event times sorted (*te*): two sorts, no argsort."""
-    if ts.size == 0:
-        empty = np.array([], dtype=float)
-        return KMArrays(empty, empty.astype(np.int64), empty.astype(np.int64), empty.astype(np.int64), empty, empty)
-    ut, starts = _runs(ts)
-    n_at = np.diff(np.append(starts, ts.size))
-    d = np.searchsorted(te, ut, side="right") - np.searchsorted(te, ut, side="left")
-    c = n_at - d
-    n_risk = ts.size - starts
+    et = kmf.event_table
+    keep = et["removed"].to_numpy() > 0
+    n = et["at_risk"].to_numpy(dtype=float)
+    d = et["observed"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        surv = np.cumprod(1.0 - d / n_risk)
-        term = np.where(d == 0, 0.0, np.where(n_risk > d, d / (n_risk * (n_risk - d).astype(float)), np.inf))
+        term = np.where(d == 0, 0.0, np.where(n > d, d / (n * (n - d)), np.inf))
     std_err = np.sqrt(np.cumsum(term))
-    return KMArrays(ut, n_risk, d, c, surv, std_err)
+    surv = kmf.survival_function_.iloc[:, 0].reindex(et.index).to_numpy(dtype=float)
+    rint = lambda col: np.rint(et[col].to_numpy(dtype=float)[keep]).astype(np.int64)  # noqa: E731
+    return KMArrays(et.index.to_numpy(dtype=float)[keep], rint("at_risk"), rint("observed"),
+                    rint("censored"), surv[keep], std_err[keep])
+
+
+def _km_arrays(time, event) -> KMArrays:
+    """Kaplan–Meier arrays of one sample (lifelines fit, R's ``survfit`` layout)."""
+    return _arrays(_fit_km(np.asarray(time, dtype=float), np.asarray(event, dtype=np.int64)))
 
 
 def _confint(surv: np.ndarray, std_err: np.ndarray, conf_type: str = "log",
@@ -262,6 +217,7 @@ def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float = R_TOLERANCE) -> 
     return float(quant)
 
 
+
 @dataclass(frozen=True)
 class LogrankArrays:
     statistic: float
@@ -271,62 +227,45 @@ class LogrankArrays:
     expected: np.ndarray
     n: np.ndarray
     variance: np.ndarray
+    result: object  # lifelines StatisticalResult
 
 
-def _logrank_arrays(time: np.ndarray, event: np.ndarray, codes: np.ndarray, n_groups: int) -> LogrankArrays:
-    """Log-rank test of ``survdiff`` (rho = 0) on arrays; *codes* are 0..n_groups-1."""
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=np.int64)
-    codes = np.asarray(codes, dtype=np.int64)
-    ts, te = [], []
-    for g in range(n_groups):
-        m = codes == g
-        tg = time[m]
-        ts.append(np.sort(tg))
-        te.append(np.sort(tg[event[m] == 1]))
-    return _logrank_sorted(ts, te)
+def _logrank(time: np.ndarray, event: np.ndarray, codes: np.ndarray, n_groups: int) -> LogrankArrays:
+    """R ``survdiff`` (rho = 0): lifelines' multivariate log-rank test on the collapsed rows.
 
-
-def _logrank_sorted(ts: list[np.ndarray], te: list[np.ndarray]) -> LogrankArrays:
-    """Log-rank test from each group's sorted times (*ts*) and sorted event times (*te*)."""
+    The statistic is lifelines' ``(O - E)' V^- (O - E)``. R's degrees of freedom are the
+    groups with expected events > 0, minus one; lifelines counts every group, so when a group
+    has no one at risk at any event time the P is recomputed on R's df. Observed, expected and
+    the hypergeometric variance per group (R's ``survdiff`` table) are computed from lifelines'
+    ``group_survival_table_from_events`` (the test itself does not return them).
+    """
+    from lifelines.statistics import multivariate_logrank_test
+    from lifelines.utils import group_survival_table_from_events
     from scipy.stats import chi2
 
-    ut = np.array([], dtype=float)
-    for e_g in te:  # distinct event times of all groups
-        ut = np.union1d(ut, _runs(e_g)[0])
-    n_risk = np.column_stack([t_g.size - np.searchsorted(t_g, ut, side="left") for t_g in ts]).astype(float)
-    d_at = np.column_stack([np.searchsorted(e_g, ut, side="right") - np.searchsorted(e_g, ut, side="left")
-                            for e_g in te]).astype(float)
-    n_tot = n_risk.sum(axis=1)
-    d_tot = d_at.sum(axis=1)
-    frac = n_risk / n_tot[:, None]
-    observed = d_at.sum(axis=0)
-    expected = (d_tot[:, None] * frac).sum(axis=0)
+    rows = [_collapse(time[codes == g], event[codes == g]) for g in range(n_groups)]
+    t = np.concatenate([r[0] for r in rows])
+    e = np.concatenate([r[1] for r in rows])
+    w = np.concatenate([r[2] for r in rows])
+    g = np.concatenate([np.full(r[0].size, k, dtype=np.int64) for k, r in enumerate(rows)])
+    res = multivariate_logrank_test(t, g, e, weights=w)
+    _, removed, observed, _ = group_survival_table_from_events(g, t, e, weights=w)
+    n_ij = (removed.sum(0).to_numpy() - removed.cumsum(0).shift(1).fillna(0).to_numpy())
+    d_t = observed.to_numpy().sum(axis=1)
+    n_t = n_ij.sum(axis=1)
+    frac = n_ij / n_t[:, None]
+    obs = observed.to_numpy().sum(axis=0)
+    expected = (d_t[:, None] * frac).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        w = np.where(n_tot > 1, d_tot * (n_tot - d_tot) / (n_tot - 1), 0.0)
-    # V_jk = sum_t w_t * frac_j (delta_jk - frac_k)
-    V = np.diag((w[:, None] * frac).sum(axis=0)) - (w[:, None] * frac).T @ frac
-    use = expected > 0
-    diff = (observed - expected)[use][1:]
-    vv = V[np.ix_(use, use)][1:, 1:]
-    df = int(use.sum()) - 1
-    stat = float(diff @ np.linalg.solve(vv, diff)) if df >= 1 else 0.0
-    p = float(chi2.sf(stat, df)) if df >= 1 else float("nan")
-    n = np.array([t_g.size for t_g in ts])
-    return LogrankArrays(stat, df, p, observed, expected, n, V)
-
-
-def _n_at_risk(sorted_time: np.ndarray, ticks) -> np.ndarray:
-    """Number at risk at each tick: subjects with time >= tick (R ``summary(fit, times)``)."""
-    ticks = np.asarray(ticks, dtype=float)
-    return sorted_time.size - np.searchsorted(sorted_time, ticks, side="left")
+        wt = np.where(n_t > 1, d_t * (n_t - d_t) / (n_t - 1), 0.0)
+    V = np.diag((wt[:, None] * frac).sum(axis=0)) - (wt[:, None] * frac).T @ frac
+    df = int((expected > 0).sum()) - 1
+    stat = float(res.test_statistic) if df >= 1 else 0.0
+    p = float(res.p_value) if df == n_groups - 1 else (float(chi2.sf(stat, df)) if df >= 1 else float("nan"))
+    return LogrankArrays(stat, df, p, obs, expected, np.bincount(codes, minlength=n_groups), V, res)
 
 
 # --------------------------------------------------------------------------- KM
-def _fmt_time(v: float, digits: int = 2) -> str:
-    return "NR" if v is None or np.isnan(v) else f"{v:.{digits}f}"
-
-
 class KMResult(Result):
     """Kaplan–Meier curves, one per group, with R's median and confidence limits.
 
@@ -337,12 +276,18 @@ class KMResult(Result):
         "NR" in HTML), plus ``surv@t, lower@t, upper@t`` columns for each of *times*.
     curves : dict
         group → DataFrame(time, n_risk, n_event, n_censor, surv, std_err, lower, upper).
+    fitter : dict
+        group → the fitted lifelines ``KaplanMeierFitter`` (key ``"All"`` without a group;
+        always a dict). Fitted on the collapsed (time, event, count) rows with the counts as
+        weights: its estimates are those of the patient rows.
     """
 
-    def __init__(self, arrays: dict, raw: dict, conf_type: str, alpha: float, time: str,
+    def __init__(self, fitters: dict, data: tuple, conf_type: str, alpha: float, time: str,
                  event: str, group: str | None, times=None, notes=()):
-        self._arrays = arrays  # level -> KMArrays
-        self._raw = raw  # level -> (sorted times, sorted event times)
+        self.fitter = dict(fitters)  # level -> lifelines KaplanMeierFitter
+        self._data = data  # (time, event, codes) of the patients, for the log-rank test
+        arrays = {g: _arrays(f) for g, f in self.fitter.items()}
+        self._n = {g: int(np.count_nonzero(data[2] == i)) for i, g in enumerate(self.fitter)}
         self.conf_type = conf_type
         self.alpha = alpha
         self.time_col, self.event_col, self.group_col = time, event, group
@@ -364,7 +309,7 @@ class KMResult(Result):
         rows = []
         for g, c in self.curves.items():
             t = c["time"].to_numpy()
-            rows.append({"n": int(self._raw[g][0].size), "events": int(c["n_event"].sum()),
+            rows.append({"n": self._n[g], "events": int(c["n_event"].sum()),
                          "median": _minmin(c["surv"].to_numpy(), t),
                          "lower": _minmin(c["lower"].to_numpy(), t),
                          "upper": _minmin(c["upper"].to_numpy(), t)})
@@ -419,14 +364,21 @@ class KMResult(Result):
             up = np.where(before, 1.0, c["upper"].to_numpy()[safe])
             surv, se, lo, up = (np.where(after, np.nan, v) for v in (surv, se, lo, up))
             frames.append(pd.DataFrame({"group": g, "time": times,
-                                        "n_risk": _n_at_risk(self._raw[g][0], times),
+                                        "n_risk": self._at_risk(g, times),
                                         "surv": surv, "std_err": se, "lower": lo, "upper": up}))
         return pd.concat(frames, ignore_index=True)
+
+    def _at_risk(self, g, ticks) -> np.ndarray:
+        """Patients of group *g* with time >= tick: n_risk at the first curve time >= tick."""
+        c = self.curves[g]
+        idx = np.searchsorted(c["time"].to_numpy(), np.asarray(ticks, dtype=float), side="left")
+        n_risk = np.r_[c["n_risk"].to_numpy(), 0]
+        return n_risk[idx]
 
     def n_at_risk(self, ticks) -> pd.DataFrame:
         """Number at risk (time >= tick) per group at each tick; groups as rows."""
         ticks = np.atleast_1d(np.asarray(ticks, dtype=float))
-        data = {g: _n_at_risk(self._raw[g][0], ticks) for g in self.groups}
+        data = {g: self._at_risk(g, ticks) for g in self.groups}
         return pd.DataFrame(data, index=pd.Index(ticks, name="time")).T
 
     @property
@@ -435,15 +387,15 @@ class KMResult(Result):
         if len(self.groups) < 2:
             return None
         if self._logrank is None:
-            arr = _logrank_sorted([self._raw[g][0] for g in self.groups],
-                                  [self._raw[g][1] for g in self.groups])
+            t, e, codes = self._data
+            arr = _logrank(t, e, codes, len(self.groups))
             self._logrank = LogrankResult(arr, self.groups, self.group_col)
         return self._logrank
 
     def _repr_html_(self) -> str:
         shown = self.summary.copy()
         for col in ("median", "lower", "upper"):
-            shown[col] = [_fmt_time(v) for v in shown[col]]
+            shown[col] = [format_time(v) for v in shown[col]]
         level = int(round((1 - self.alpha) * 100))
         shown = shown.rename(columns={"lower": f"{level}% CI lower", "upper": f"{level}% CI upper"})
         body = escape_frame_html(shown, caption=self.title)
@@ -464,7 +416,6 @@ class KMResult(Result):
         import matplotlib.pyplot as plt
 
         from hcc.plots import group_colors
-        from hcc.tables import format_p
 
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 5))
@@ -559,29 +510,34 @@ def km(df: pd.DataFrame, time: str, event: str, group: str | None = None, conf_t
     lower and upper pointwise CI curves) is below 0.5, within R's tolerance
     ``sqrt(.Machine$double.eps)``, with the midpoint of a flat stretch at exactly 0.5.
     When no event occurs the curve stays at 1 and a :class:`StatisticalWarning` is issued.
+
+    Library: each curve is a lifelines ``KaplanMeierFitter`` (``result.fitter[group]``);
+    hcc adds R's CI types and median rule on top of it (see the module docstring). The
+    lifelines call a reader would write: ``KaplanMeierFitter().fit(d[time], d[event])``;
+    its ``median_survival_time_`` and ``confidence_interval_`` are *not* R's (log-log CI,
+    no midpoint rule).
     """
-    _require_frame(df, {"time": time, "event": event, "group": group})
+    require_frame(df, {"follow-up time": time, "event indicator": event, "group": group})
     _check_conf(conf_type, alpha)
-    t = _time_array(df, time)
-    e = _event_array(df, event)
+    t = time_array(df, time)
+    e = event_array(df, event)
     notes = []
     if group is None:
         levels, codes = ["All"], np.zeros(t.size, dtype=np.int64)
     else:
-        codes, levels = _group_codes(df, group)
-    arrays, raw = {}, {}
+        codes, levels = group_codes(df, group)
+    fitters = {}
     for i, g in enumerate(levels):
         m = codes == i if len(levels) > 1 else slice(None)
         tg, eg = t[m], e[m]
-        ts, te = np.sort(tg), np.sort(tg[eg == 1])
-        raw[g] = (ts, te)  # sorted times, sorted event times
-        arrays[g] = _km_from_sorted(ts, te)
-        if te.size == 0:
+        fitters[g] = _fit_km(tg, eg, label=str(g))
+        if not eg.any():
             msg = (f"No events in {'group ' + repr(g) if group else 'the data'}: the survival curve "
                    "stays at 1 and the median is not reached.")
             warnings.warn(msg, StatisticalWarning, stacklevel=2)
             notes.append(msg)
-    return KMResult(arrays, raw, conf_type, alpha, time, event, group, times=times, notes=notes)
+    return KMResult(fitters, (t, e, codes), conf_type, alpha, time, event, group, times=times,
+                    notes=notes)
 
 
 # --------------------------------------------------------------------------- log-rank
@@ -592,6 +548,9 @@ class LogrankResult(Result):
     ----------
     statistic, df, p : float, int, float
     summary : DataFrame indexed by group: ``N, observed, expected, (O-E)^2/E, (O-E)^2/V``.
+    fitter : lifelines ``StatisticalResult`` of ``multivariate_logrank_test`` (its
+        ``test_statistic`` is ``statistic``; its ``p_value`` equals ``p`` except when a group
+        has no expected events, where R's df, and so ``p``, differ).
     """
 
     def __init__(self, arr: LogrankArrays, groups: list, group_col: str | None):
@@ -600,6 +559,7 @@ class LogrankResult(Result):
         self.p = arr.p
         self.variance = arr.variance
         self._arr = arr
+        self.fitter = arr.result
         self.groups = list(groups)
         self.title = f"Log-rank test by {group_col}: chi-square {arr.statistic:.3f} on {arr.df} df, P = {arr.p:.4g}"
         self.group_col = group_col
@@ -638,24 +598,32 @@ def logrank(df: pd.DataFrame, time: str, event: str, group: str) -> LogrankResul
     R parity: ``survdiff(Surv(time, event) ~ group)``; the statistic is
     ``(O - E)' V^- (O - E)`` with the hypergeometric variance, on (groups with expected
     events > 0) - 1 degrees of freedom.
+
+    Library: lifelines ``multivariate_logrank_test(d[time], d[group], d[event])`` (two
+    groups: ``logrank_test``) gives the same statistic; ``result.fitter`` is its result.
     """
-    _require_frame(df, {"time": time, "event": event, "group": group})
-    t = _time_array(df, time)
-    e = _event_array(df, event)
-    codes, levels = _group_codes(df, group)
+    require_frame(df, {"follow-up time": time, "event indicator": event, "group": group})
+    t = time_array(df, time)
+    e = event_array(df, event)
+    codes, levels = group_codes(df, group)
     if len(levels) < 2:
         raise DataError(f"The log-rank test compares groups, but '{group}' has a single value "
                         f"({levels[0]!r}) in these data.")
     if e.sum() == 0:
         raise DataError(f"No events in '{event}': the log-rank test needs at least one event.")
-    return LogrankResult(_logrank_arrays(t, e, codes, len(levels)), levels, group)
+    return LogrankResult(_logrank(t, e, codes, len(levels)), levels, group)
 
 
 # --------------------------------------------------------------------------- follow-up
 class FollowupResult(Result):
-    """Median follow-up (``.median``, ``.lower``, ``.upper``; ``.summary`` one row)."""
+    """Median follow-up (``.median``, ``.lower``, ``.upper``; ``.summary`` one row).
 
-    def __init__(self, method: str, n: int, median: float, lower: float, upper: float, time: str):
+    ``fitter`` is the lifelines ``KaplanMeierFitter`` of the reverse Kaplan–Meier curve
+    (None for ``method="observed"``)."""
+
+    def __init__(self, method: str, n: int, median: float, lower: float, upper: float, time: str,
+                 fitter=None):
+        self.fitter = fitter
         self.method, self.n = method, n
         self.median, self.lower, self.upper = median, lower, upper
         self.title = f"Median follow-up ({'reverse Kaplan–Meier' if method == 'reverse_km' else 'observed times'}) of {time}"
@@ -682,19 +650,23 @@ def median_followup(df: pd.DataFrame, time: str, event: str, method: str = "reve
     Notes
     -----
     R parity: ``survfit(Surv(time, 1 - event) ~ 1)`` and its ``print`` median and limits.
+    Library: lifelines ``KaplanMeierFitter().fit(d[time], 1 - d[event])``; the median and
+    limits are R's rule and CI type on that curve (as :func:`km`).
     """
-    _require_frame(df, {"time": time, "event": event})
+    require_frame(df, {"follow-up time": time, "event indicator": event})
     _check_conf(conf_type, alpha)
     if method not in ("reverse_km", "observed"):
         raise ParameterError(f"method must be 'reverse_km' or 'observed'; got {method!r}.")
-    t = _time_array(df, time)
-    e = _event_array(df, event)
+    t = time_array(df, time)
+    e = event_array(df, event)
     if method == "observed":
         return FollowupResult(method, t.size, float(np.median(t)), float("nan"), float("nan"), time)
     flipped = 1 - e
     if flipped.sum() == 0:
         raise DataError(f"Every patient in '{event}' had the event: no one was followed until "
                         "censoring, so the reverse Kaplan–Meier follow-up is not defined.")
-    a = _km_arrays(t, flipped)
+    kmf = _fit_km(t, flipped, label="reverse KM")
+    a = _arrays(kmf)
     lo, up = _confint(a.surv, a.std_err, conf_type, alpha)
-    return FollowupResult(method, t.size, _minmin(a.surv, a.time), _minmin(lo, a.time), _minmin(up, a.time), time)
+    return FollowupResult(method, t.size, _minmin(a.surv, a.time), _minmin(lo, a.time),
+                          _minmin(up, a.time), time, fitter=kmf)

@@ -18,6 +18,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from hcc._format import format_p
 from hcc._results import Result, escape_frame_html
 from hcc.errors import DataError, ParameterError
 
@@ -60,19 +61,6 @@ def quantile_type7(x, q):
         m = (index > lo) & (arr[hi - 1] != out)
         out[m] = (1 - h[m]) * out[m] + h[m] * arr[hi[m] - 1]
     return float(out[0]) if np.ndim(q) == 0 else out
-
-
-def format_p(p: float, digits: int = 4, threshold: float | None = 0.001, prefix: bool = False) -> str:
-    """Format a P-value for display: ``0.0849``, ``<0.001`` (display only; keep floats for work).
-
-    With ``prefix=True`` the text starts with "= " or "< " (for "P = 0.0849").
-    """
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return ""
-    if threshold is not None and p < threshold:
-        return f"< {threshold:g}" if prefix else f"<{threshold:g}"
-    text = f"{p:.{digits}f}"
-    return f"= {text}" if prefix else text
 
 
 def _as_table(table) -> np.ndarray:

@@ -49,3 +49,12 @@ def make_toy_cohort(n: int = 120, seed: int = 1) -> pd.DataFrame:
 @pytest.fixture
 def toy_cohort() -> pd.DataFrame:
     return make_toy_cohort()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """With HCC_FREEZE_R=1, write the R outputs of this run as frozen references (tests/r/)."""
+    import rtools
+
+    if rtools.FREEZE:
+        n = rtools.write_frozen()
+        print(f"\nfrozen R references: {n} call(s) recorded in {rtools.FROZEN}")

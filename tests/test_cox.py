@@ -1,4 +1,4 @@
-"""hcc.cox against R's survival package, run live (tests/rtools.py).
+"""hcc.cox (hcc/coxph.py) and hcc/cox_tables.py against R's survival package, run live (tests/rtools.py).
 
 References: R 4.x ``survival::coxph`` (coefficients, Wald CI and P, log-likelihoods,
 global tests, concordance), ``cox.zph(fit, transform = "km", terms = TRUE)`` (R >= 3.0 score
@@ -15,7 +15,8 @@ import pytest
 from conftest import make_toy_cohort
 from rtools import r_dataset, requires_r, run_r
 
-from hcc.cox import cox, cox_screen, subgroup_hr
+from hcc.cox_tables import cox_screen, subgroup_hr
+from hcc.coxph import cox
 from hcc.errors import ConvergenceError, DataError
 
 TOL = 1e-6
@@ -59,6 +60,8 @@ def assert_matches_r(res, r, names=None):
     """Compare a CoxResult with the R output of R_FIT (names: our term -> R coef name)."""
     s = res.summary
     order = [r["names"].index(names[t] if names else t) for t in s.index]
+    # METHODS.md §2: lifelines (tightened) / statsmodels coefficients equal R's to 1e-8
+    np.testing.assert_allclose(s["coef"].to_numpy(), np.array(r["coef"])[order], rtol=0, atol=1e-8)
     for col in ("coef", "se", "HR", "lower", "upper", "z", "p"):
         np.testing.assert_allclose(s[col].to_numpy(), np.array(r[col])[order], rtol=TOL,
                                    atol=TOL, err_msg=col)
@@ -176,6 +179,32 @@ def test_concordance_large_data_matches_r():
               "out <- list(c = unname(f$concordance['concordance']), coef = unname(coef(f)))", d=d)
     np.testing.assert_allclose(res.concordance, r["c"], rtol=1e-9)
     np.testing.assert_allclose(res.coef.to_numpy(), r["coef"], rtol=TOL, atol=TOL)
+
+
+# --------------------------------------------------------------------------- delegation
+def test_cox_delegates_to_lifelines_efron_and_statsmodels_breslow(toy):
+    """Issue 10: .fitter is the library object whose coefficients, covariance and
+    log-likelihood the result reports (Efron: lifelines CoxPHFitter; Breslow: statsmodels)."""
+    from lifelines import CoxPHFitter
+    from statsmodels.duration.hazard_regression import PHRegResults
+
+    from hcc.coxph import LIFELINES_FIT_OPTIONS
+
+    res = cox(toy, "os_months", "os_event", ["arm", "age", "ecog"])
+    assert isinstance(res.fitter, CoxPHFitter)
+    np.testing.assert_array_equal(res.summary["coef"], res.fitter.params_.loc[res.summary.index])
+    np.testing.assert_array_equal(res.var.to_numpy(), res.fitter.variance_matrix_.to_numpy())
+    assert res.loglik[1] == res.fitter.log_likelihood_
+    # the call a reader would write gives the same coefficients
+    d = toy.assign(arm=(toy["arm"] == "TKI-ICI").astype(int))[["os_months", "os_event", "arm", "age", "ecog"]]
+    own = CoxPHFitter().fit(d, "os_months", "os_event", fit_options=dict(LIFELINES_FIT_OPTIONS))
+    np.testing.assert_allclose(res.coef.to_numpy(), own.params_.to_numpy(), rtol=1e-12)
+    b = cox(toy, "os_months", "os_event", ["arm", "age", "ecog"], ties="breslow")
+    assert isinstance(b.fitter, PHRegResults)
+    np.testing.assert_array_equal(b.coef.to_numpy(), np.asarray(b.fitter.params))
+    assert b.loglik[1] == b.fitter.llf
+    scr = cox_screen(toy, "os_months", "os_event", ["arm", "ecog"], threshold=1.0)
+    assert isinstance(scr.multivariate.fitter, CoxPHFitter)
 
 
 # --------------------------------------------------------------------------- screen
@@ -323,7 +352,7 @@ def small():
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda d: d.assign(e=[1, 2, 1, 1, 0, 1, 1, 0]), "must be 0 .censored. or 1"),
+    (lambda d: d.assign(e=[1, 2, 1, 1, 0, 1, 1, 0]), "must be 1 .event. or 0 .censored."),
     (lambda d: d.assign(e=[1, None, 1, 1, 0, 1, 1, 0]), "missing value"),
     (lambda d: d.assign(t=[5, -1, 3, 12, 7, 9, 4, 10]), "negative"),
     (lambda d: d.assign(t=[5, None, 3, 12, 7, 9, 4, 10]), "missing value"),
@@ -332,7 +361,7 @@ def small():
     (lambda d: d.assign(x=1), "same value for every patient"),
 ])
 def test_bad_input_raises_plain_data_error(small, change, message):
-    # reference: the validation rules documented in hcc.cox.cox
+    # reference: the validation rules documented in hcc.coxph.cox (wording: hcc/_checks.py)
     with pytest.raises(DataError, match=message):
         cox(change(small), "t", "e", ["x"])
 
@@ -413,10 +442,14 @@ def test_screen_factor_candidate_uses_multi_df_wald_p(toy):
     assert len(res.univariate[res.univariate["candidate"] == "etiology"]) == 2
 
 
-def test_hcc_cox_is_callable_even_after_submodule_import(toy):
-    # reference: ARCHITECTURE.md public API (hcc.cox is the function cox)
+def test_hcc_cox_is_the_function_after_submodule_imports(toy):
+    # reference: ARCHITECTURE.md public API (hcc.cox is the function cox; the modules are
+    # hcc.coxph and hcc.cox_tables, so no name means two things)
     import hcc
-    import hcc.cox as module
+    import hcc.cox_tables
+    import hcc.coxph as module
 
+    assert hcc.cox is module.cox and callable(hcc.cox)
+    assert hcc.cox_screen is hcc.cox_tables.cox_screen
     assert hcc.cox(toy, "os_months", "os_event", ["arm"]).coef.iloc[0] == pytest.approx(
         module.cox(toy, "os_months", "os_event", ["arm"]).coef.iloc[0], rel=0, abs=0)

@@ -16,7 +16,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from hcc import paper  # noqa: E402
-from hcc.cox import cox, cox_screen, subgroup_hr  # noqa: E402
+from hcc.cox_tables import cox_screen, subgroup_hr  # noqa: E402
+from hcc.coxph import cox  # noqa: E402
 from hcc.errors import DataError  # noqa: E402
 from hcc.forest import forest_plot  # noqa: E402
 

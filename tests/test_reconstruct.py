@@ -369,6 +369,33 @@ def test_fast_numerics_equal_r(cohort, r_fits):
     assert fu[0] == pytest.approx(r_fits["fu"], rel=1e-12)
 
 
+def test_fast_numerics_equal_public_hcc_cox(cohort):
+    """The compiled Cox kernels (every univariate fit, both multivariable models, the BCLC-B
+    subgroup) equal the public ``hcc.cox`` (lifelines CoxPHFitter, Efron) on the shipped
+    cohort; needs no R. Reference: issue 10 (kernels stay, checked against hcc.cox)."""
+    import hcc
+    from hcc.fidelity import cox_design
+    from hcc.reconstruct import calibrate as cal
+
+    cb, cse, *_ = _fast(cohort)
+    d = cox_design(cohort)
+    nt = len(cal.TERMS)
+
+    def same(k, res, j=0):
+        s = res.summary
+        assert cb[k] == pytest.approx(s["coef"].iloc[j], rel=1e-6, abs=1e-8), (k, s.index[j])
+        assert cse[k] == pytest.approx(s["se"].iloc[j], rel=1e-6), (k, s.index[j])
+
+    for e, ep in enumerate(cal.ENDPOINTS):
+        for k, term in enumerate(cal.TERMS):
+            same(e * nt + k, hcc.cox(d, f"{ep}_months", f"{ep}_event", [term]))
+        multi = hcc.cox(d, f"{ep}_months", f"{ep}_event", list(paper.COX_MULTIVARIATE[ep]))
+        for j in range(cal.MULTI_P[e]):
+            same(cal.MULTI_SLOT0[e] + j, multi, j)
+    sub = d[cohort["bclc"].to_numpy() == "B"]
+    same(cal.SUB_SLOT, hcc.cox(sub, "pfs_months", "pfs_event", ["second_line"]))
+
+
 def test_compiled_cache_is_dropped_when_any_compiled_source_changes(tmp_path):
     """numba keys a cached function by its own file only; a calibrate.py function compiled
     against an older fastnum.py must not be reused (a seed would give another cohort from a

@@ -227,6 +227,46 @@ def test_km_without_group_matches_R(lung):
                                [r["m"], r["l"], r["u"]], rtol=TOL)
 
 
+# --------------------------------------------------------------------------- delegation
+def test_km_logrank_followup_delegate_to_lifelines(toy_cohort):
+    """Issue 10: each result's .fitter is the lifelines object that computed it; the curve is
+    lifelines' survival function, and equals lifelines fitted on the uncollapsed rows."""
+    from lifelines import KaplanMeierFitter
+    from lifelines.statistics import StatisticalResult, multivariate_logrank_test
+
+    d = toy_cohort
+    res = km(d, "os_months", "os_event", "arm")
+    assert list(res.fitter) == ["TKI", "TKI-ICI"]
+    for g, f in res.fitter.items():
+        assert isinstance(f, KaplanMeierFitter)
+        c = res.curves[g]
+        np.testing.assert_array_equal(c["surv"], f.survival_function_.iloc[:, 0].loc[c["time"]])
+        m = d["arm"] == g
+        plain = KaplanMeierFitter().fit(d.loc[m, "os_months"], d.loc[m, "os_event"])
+        np.testing.assert_allclose(c["surv"], plain.survival_function_.iloc[:, 0].loc[c["time"]],
+                                   rtol=1e-14)
+    one = km(d, "os_months", "os_event")
+    assert list(one.fitter) == ["All"] and isinstance(one.fitter["All"], KaplanMeierFitter)
+    lr = logrank(d, "os_months", "os_event", "arm")
+    assert isinstance(lr.fitter, StatisticalResult)
+    assert lr.statistic == lr.fitter.test_statistic and lr.p == lr.fitter.p_value
+    plain = multivariate_logrank_test(d["os_months"], d["arm"], d["os_event"])
+    assert lr.statistic == pytest.approx(plain.test_statistic, rel=1e-12)
+    assert km(d, "os_months", "os_event", "arm").logrank.fitter.test_statistic == lr.statistic
+    fu = median_followup(d, "os_months", "os_event")
+    assert isinstance(fu.fitter, KaplanMeierFitter)
+    assert median_followup(d, "os_months", "os_event", method="observed").fitter is None
+
+
+def test_lifelines_own_median_differs_where_R_rule_bites():
+    """METHODS.md §2 without R: a flat stretch at exactly 0.5 — R takes its midpoint (hcc
+    does), lifelines' ``median_survival_time_`` an end of it (here the next event time)."""
+    df = pd.DataFrame({"time": [1, 2, 3, 4, 5, 6], "ev": [1, 1, 1, 0, 1, 1]})
+    res = km(df, "time", "ev")
+    assert res.summary.loc["All", "median"] == 4.0  # (3 + 5) / 2
+    assert res.fitter["All"].median_survival_time_ == 5.0
+
+
 # --------------------------------------------------------------------------- core by hand
 def test_km_arrays_hand_computed():
     """Kaplan–Meier by hand: S = 5/6, 5/6*3/4 ... (textbook product-limit, Greenwood)."""

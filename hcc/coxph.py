@@ -1,27 +1,50 @@
-"""Cox proportional-hazards regression that matches R's ``survival::coxph``.
+"""Cox proportional-hazards regression on lifelines (Efron) and statsmodels (Breslow), matching
+R's ``survival::coxph``; R's ``cox.zph`` score test and concordance are hcc's.
 
 Public functions
 ----------------
 cox(df, time, event, covariates, ties="efron", alpha=0.05, reference=None) -> CoxResult
-cox_screen(df, time, event, candidates, threshold=0.1, ...) -> ScreenResult
-subgroup_hr(df, time, event, treatment, subgroups, ...) -> SubgroupResult
+(the paper's tables, ``cox_screen`` and ``subgroup_hr``, are in :mod:`hcc.cox_tables`.)
 
-The numerical core is plain numpy on arrays sorted by time once: risk-set sums are reversed
-cumulative sums over the distinct times, tied deaths get Efron's correction by repeating
-group-level sums once per death of the group, and the information matrix is assembled as a
-single weighted ``X' diag(v) X`` product plus a small correction, so there is no Python loop
-over patients or over distinct times.  Concordance for large data uses a small numba kernel
-(imported lazily, only above 5,000 patients).
+What runs where
+---------------
+* ``ties="efron"`` (R's default): lifelines :class:`~lifelines.CoxPHFitter`, with its
+  Newton–Raphson tightened (``fit_options = LIFELINES_FIT_OPTIONS``: full steps; stop when
+  the Newton decrement is below 1e-20 or the previous step changed the log-likelihood by less
+  than 1e-12 relative). Its default (step 0.95, precision 1e-7) leaves about 1e-5 in the
+  coefficients, and a precision of 1e-12 still stops with ~1e-7 left (lifelines stops
+  *before* taking the step whose Newton decrement is below ``precision``); tightened, they
+  equal R ``coxph`` to 1e-8 or better. ``CoxResult.fitter`` is the fitted ``CoxPHFitter``.
+* ``ties="breslow"``: statsmodels :class:`~statsmodels.duration.hazard_regression.PHReg`
+  (``ties="breslow"``, Newton, ``tol = 1e-10``; lifelines has only Efron ties).
+  ``CoxResult.fitter`` is its ``PHRegResults``.
+  Coefficients, their covariance, the fitted log partial likelihood are the library's.
+
+What hcc adds (the libraries lack it or differ from R)
+-----------------------------------------------------
+* The design: treatment coding with a named reference level, R's ``na.omit`` with a note,
+  refusing constant and collinear covariates with a plain message.
+* R's infinite-coefficient check (``coxph`` warns "Loglik converged before variable ...";
+  here :class:`~hcc.errors.ConvergenceError` naming the covariate), the null log-likelihood
+  and the score (log-rank) test at beta = 0 — from a small numpy evaluator of the partial
+  likelihood (:class:`_CoxData`: score and information in one pass over the time-sorted rows).
+* ``ph_test()``: R >= 3.0 ``cox.zph`` is a score test; lifelines'
+  ``proportional_hazard_test`` is the older approximation and differs a lot (veteran
+  celltype: P 0.019 in R vs 0.87; ``../shared/METHODS.md`` §2).
+* ``concordance``: R's Harrell C counts a censored time equal to an event time as longer and
+  ties in the linear predictor as 1/2 with its own rules; lifelines' ``concordance_index``
+  agrees on untied data (R's ``lung``) but not with many ties (400 rows on a coarse time grid,
+  linear predictor rounded: R 0.695487, lifelines 0.695516), so the count stays ours (a
+  Fenwick-tree kernel compiled by numba above 5,000 rows, imported lazily).
 
 Decisions (documented for users)
 --------------------------------
 * Missing covariate values: the rows are left out (as R's default ``na.omit``) and
   ``notes`` says how many.  Missing or negative times and missing events raise
   :class:`~hcc.errors.DataError`: an outcome must be known.
-* An infinite coefficient (monotone likelihood, e.g. no events in one group; R warns
-  "Loglik converged before variable ...") raises :class:`~hcc.errors.ConvergenceError`
-  naming the covariate.  ``cox_screen`` and ``subgroup_hr`` catch it and report NaN with a
-  note instead.
+* An infinite coefficient (monotone likelihood, e.g. no events in one group) raises
+  :class:`~hcc.errors.ConvergenceError` naming the covariate.  ``cox_screen`` and
+  ``subgroup_hr`` catch it and report NaN with a note instead.
 * Text or categorical covariates are treatment-coded; the reference is the first level in
   sorted order (for a pandas ``Categorical``, its first category, as an R factor) unless
   ``reference={column: level}`` says otherwise.
@@ -29,29 +52,33 @@ Decisions (documented for users)
 from __future__ import annotations
 
 import math
-import sys
-import types
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from hcc._checks import outcome, require_frame
 from hcc._results import Result
 from hcc.errors import ConvergenceError, DataError
 
-__all__ = ["cox", "CoxResult", "PHTestResult", "cox_screen", "ScreenResult",
-           "subgroup_hr", "SubgroupResult"]
+__all__ = ["cox", "CoxResult", "PHTestResult"]
 
-#: Relative change of the log partial likelihood at which Newton–Raphson stops
-#: (R ``coxph.control(eps = 1e-9)``; we are tighter).
-EPS = 1e-10
-MAX_ITER = 60
+#: lifelines ``CoxPHFitter.fit(fit_options=...)``: full Newton steps and stopping rules tight
+#: enough that the coefficients equal R's ``coxph`` to 1e-8 (lifelines' defaults: step 0.95,
+#: precision 1e-7, r_precision 1e-9 — about 1e-5 off). ``precision`` bounds the Newton
+#: decrement of the step not taken, so it must be far below (1e-8)^2.
+LIFELINES_FIT_OPTIONS = {"step_size": 1.0, "precision": 1e-20, "r_precision": 1e-12}
+#: statsmodels ``PHReg.fit(method="newton", tol=...)``: change in the coefficients at which
+#: Newton–Raphson stops (statsmodels' default 1e-8).
+STATSMODELS_TOL = 1e-10
+STATSMODELS_MAXITER = 100
 #: R's test for an infinite coefficient: |U V| > eps and > toler.inf * |beta|.
 _R_EPS = 1e-9
 _TOLER_INF = math.sqrt(_R_EPS)
 
 
-# =========================================================================== numerical core
+# =========================================================================== partial likelihood
 class _CoxData:
     """Time-sorted, centred design with the index arrays that every evaluation reuses.
 
@@ -218,13 +245,6 @@ def _inverse(A: np.ndarray) -> np.ndarray:
         return np.linalg.pinv(A)
 
 
-class _NotIdentified(Exception):
-    """Covariates that never vary within a risk set at an event time."""
-
-    def __init__(self, cols):
-        self.cols = list(cols)
-
-
 @dataclass
 class _Fit:
     beta: np.ndarray
@@ -232,64 +252,9 @@ class _Fit:
     ll0: float
     ll: float
     score0: float
-    iterations: int
-    state: _State
-    infinite: np.ndarray  # bool per coefficient
+    state: _State  # the evaluator at beta (score, information: used by ph_test)
+    fitter: object  # lifelines CoxPHFitter or statsmodels PHRegResults
 
-
-def _newton(data: _CoxData, eps: float = EPS, max_iter: int = MAX_ITER) -> _Fit:
-    """Newton–Raphson from beta = 0 with step halving (R ``coxfit6``), stopping when the
-    relative change of the log-likelihood is below *eps* after a full step."""
-    p = data.p
-    beta = np.zeros(p)
-    st = data.evaluate(beta)
-    ss = np.einsum("ij,ij->j", data.X, data.X)
-    flat = np.flatnonzero(np.diag(st.I) <= 1e-10 * np.maximum(ss, 1e-300))
-    if flat.size:
-        raise _NotIdentified(flat)
-    ll0 = st.ll
-    score0 = float(st.U @ _solve(st.I, st.U)) if p else 0.0
-    converged = False
-    it = 0
-    halving = 0
-    while it < max_iter:
-        it += 1
-        step = _solve(st.I, st.U)
-        new_beta = beta + step
-        nst = data.evaluate(new_beta)
-        halving = 0
-        while not (np.isfinite(nst.ll) and nst.ll >= st.ll - 1e-12 * abs(st.ll)) and halving < 40:
-            halving += 1
-            new_beta = (new_beta + beta) / 2
-            nst = data.evaluate(new_beta)
-            it += 1
-        done = halving == 0 and abs(1.0 - st.ll / nst.ll) <= eps if nst.ll != 0 else True
-        beta, st = new_beta, nst
-        if done:
-            converged = True
-            break
-    var = _inverse(st.I)
-    steps = np.abs(st.U @ var)
-    infinite = (steps > _R_EPS) & (steps > _TOLER_INF * np.abs(beta))
-    polish = 0
-    while converged and infinite.any() and polish < 3:
-        # R's infinite-coefficient check on a large data set can trip on the remaining
-        # Newton step of a finite coefficient: take it; a finite one then shrinks to ~0,
-        # an infinite one (monotone likelihood) keeps stepping.
-        polish += 1
-        nst = data.evaluate(beta + st.U @ var)
-        if not (np.isfinite(nst.ll) and nst.ll >= st.ll):
-            break
-        beta, st = nst.beta, nst
-        it += 1
-        var = _inverse(st.I)
-        steps = np.abs(st.U @ var)
-        infinite = (steps > _R_EPS) & (steps > _TOLER_INF * np.abs(beta))
-    if not converged and not infinite.any():
-        raise ConvergenceError(
-            f"the Cox model did not converge in {max_iter} iterations")
-    return _Fit(beta=beta, var=var, ll0=ll0, ll=st.ll, score0=score0, iterations=it,
-                state=st, infinite=infinite)
 
 
 # --------------------------------------------------------------------------- concordance
@@ -431,42 +396,12 @@ class _Design:
     notes: list[str] = field(default_factory=list)
     n_dropped: int = 0
     keep: np.ndarray | None = None  # boolean mask of the used rows of df
+    names: tuple[str, str] = ("time", "event")  # the outcome columns (for the library's frame)
 
 
-def _check_columns(df, cols):
-    if not isinstance(df, pd.DataFrame):
-        raise DataError("the data must be a table (a pandas DataFrame)")
-    for c in cols:
-        if c not in df.columns:
-            raise DataError(f"column '{c}' is not in the data")
-
-
-def _outcome(df: pd.DataFrame, time: str, event: str):
-    _check_columns(df, [time, event])
-    t = pd.to_numeric(df[time], errors="coerce")
-    bad = t.isna() & df[time].notna()
-    if bad.any():
-        raise DataError(f"time column '{time}' must hold numbers; {int(bad.sum())} value(s) are not numbers")
-    if t.isna().any():
-        raise DataError(f"time column '{time}' has {int(t.isna().sum())} missing value(s); "
-                        "every patient needs a follow-up time")
-    if not np.isfinite(t.to_numpy(float)).all():
-        raise DataError(f"time column '{time}' has infinite values")
-    if (t < 0).any():
-        raise DataError(f"time column '{time}' has {int((t < 0).sum())} negative value(s); "
-                        "times must be 0 or more")
-    ev = df[event]
-    if ev.isna().any():
-        raise DataError(f"event column '{event}' has {int(ev.isna().sum())} missing value(s)")
-    if ev.dtype == bool:
-        e = ev.to_numpy()
-    else:
-        num = pd.to_numeric(ev, errors="coerce")
-        if num.isna().any() or not num.isin([0, 1]).all():
-            raise DataError(f"event column '{event}' must be 0 (censored) or 1 (event); "
-                            f"found {sorted(map(str, pd.unique(ev)))[:5]}")
-        e = num.to_numpy() == 1
-    return t.to_numpy(float), e.astype(bool)
+def _check_columns(df, time: str, event: str, covariates=(), role: str = "covariate") -> None:
+    require_frame(df, {"follow-up time": time, "event indicator": event})
+    require_frame(df, {role: c for c in covariates})
 
 
 def _is_categorical(s: pd.Series) -> bool:
@@ -498,12 +433,12 @@ def _design(df: pd.DataFrame, time: str, event: str, covariates, reference=None,
         raise DataError("give at least one covariate")
     if len(set(covariates)) != len(covariates):
         raise DataError("a covariate is listed twice")
-    _check_columns(df, [time, event, *covariates])
+    _check_columns(df, time, event, covariates)
     reference = dict(reference or {})
     for col in reference:
         if col not in covariates:
             raise DataError(f"reference given for '{col}', which is not a covariate")
-    t, e = _outcome(df, time, event)
+    t, e = outcome(df, time, event)
     miss = {c: df[c].isna().to_numpy() for c in covariates}
     keep = ~np.logical_or.reduce([miss[c] for c in covariates])
     notes = []
@@ -558,9 +493,11 @@ def _design(df: pd.DataFrame, time: str, event: str, covariates, reference=None,
             assign[c] = [len(cols)]
             cols.append(x)
             terms.append(c)
-    X = np.vstack(cols).T if cols else np.zeros((t.size, 0))  # column-major n x p
+    X = np.empty((t.size, len(cols)), order="F")  # column-major n x p
+    for k, col in enumerate(cols):
+        X[:, k] = col
     return _Design(time=t, event=e, X=X, terms=terms, assign=assign, levels=levels,
-                   notes=notes, n_dropped=n_drop, keep=keep)
+                   notes=notes, n_dropped=n_drop, keep=keep, names=(time, event))
 
 
 def _check_collinear(data: "_CoxData", terms: list[str]):
@@ -578,25 +515,89 @@ def _check_collinear(data: "_CoxData", terms: list[str]):
                             "before it (collinear); leave one of them out")
 
 
+
+
+# =========================================================================== the library fit
+def _lifelines_fit(des: _Design):
+    """Efron: lifelines ``CoxPHFitter`` (tightened); returns (fitter, beta, var, loglik)."""
+    from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError as LifelinesConvergenceError
+
+    tname, ename = _outcome_names(des)
+    frame = pd.DataFrame(des.X, columns=des.terms)
+    frame[tname] = des.time
+    frame[ename] = des.event.astype(np.int64)
+    cph = CoxPHFitter()
+    with warnings.catch_warnings():
+        # lifelines' own convergence hints ("low variance", "norm(delta) still high"); the
+        # checks that decide are R's, made below on the fitted coefficients
+        warnings.simplefilter("ignore")
+        try:
+            cph.fit(frame, tname, ename, fit_options=dict(LIFELINES_FIT_OPTIONS))
+        except LifelinesConvergenceError as exc:
+            raise ConvergenceError(f"the Cox model could not be fitted (lifelines: {str(exc).split('.')[0]})") from None
+    beta = cph.params_.reindex(des.terms).to_numpy(dtype=float)
+    var = cph.variance_matrix_.reindex(index=des.terms, columns=des.terms).to_numpy(dtype=float)
+    return cph, beta, var, float(cph.log_likelihood_)
+
+
+def _statsmodels_fit(des: _Design):
+    """Breslow: statsmodels ``PHReg(ties="breslow")``; returns (results, beta, var, loglik)."""
+    from statsmodels.duration.hazard_regression import PHReg
+
+    model = PHReg(pd.Series(des.time, name=_outcome_names(des)[0]),
+                  pd.DataFrame(des.X, columns=des.terms), status=des.event.astype(float),
+                  ties="breslow")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning / HessianInversionWarning: R's check decides
+        res = model.fit(method="newton", tol=STATSMODELS_TOL, maxiter=STATSMODELS_MAXITER)
+    beta = np.asarray(res.params, dtype=float)
+    var = np.asarray(res.cov_params(), dtype=float)
+    return res, beta, var, float(res.llf)
+
+
+def _outcome_names(des: _Design) -> tuple[str, str]:
+    tname, ename = des.names
+    if tname in des.terms or tname == ename:
+        tname = f"{tname} (time)"
+    if ename in des.terms or ename == tname:
+        ename = f"{ename} (event)"
+    return tname, ename
+
+
 def _fit_design(des: _Design, ties: str) -> tuple[_CoxData, _Fit]:
+    """Fit with the library of *ties*; R's checks before (not identified) and after (infinite)."""
     ties = _check_ties(ties)
     data = _CoxData(des.time, des.event, des.X, efron=(ties == "efron"))
     _check_collinear(data, des.terms)
-    try:
-        fit = _newton(data)
-    except _NotIdentified as exc:
-        names = [des.terms[k] for k in exc.cols]
+    p = data.p
+    st0 = data.evaluate(np.zeros(p))
+    ss = np.einsum("ij,ij->j", data.X, data.X)
+    flat = np.flatnonzero(np.diag(st0.I) <= 1e-10 * np.maximum(ss, 1e-300))
+    if flat.size:
+        names = [des.terms[k] for k in flat]
         raise ConvergenceError(
             "the hazard ratio for " + ", ".join(f"'{n}'" for n in names) + " cannot be "
             "estimated: at every event time all patients still at risk have the same value "
-            "(e.g. one group has left follow-up before the first event)") from None
-    if fit.infinite.any():
-        names = [des.terms[k] for k in np.flatnonzero(fit.infinite)]
+            "(e.g. one group has left follow-up before the first event)")
+    score0 = float(st0.U @ _solve(st0.I, st0.U)) if p else 0.0
+    fitter, beta, var, ll = (_lifelines_fit if ties == "efron" else _statsmodels_fit)(des)
+    if np.all(np.isfinite(beta)) and np.all(np.isfinite(var)):
+        st = data.evaluate(beta, info=False)  # the information at beta only for ph_test
+        # R coxfit6: a coefficient is infinite when the Newton step still left, |U V|, is
+        # above eps and above toler.inf * |beta| (the likelihood keeps rising)
+        steps = np.abs(st.U @ var)
+        infinite = (steps > _R_EPS) & (steps > _TOLER_INF * np.abs(beta))
+    else:
+        st, infinite = None, ~(np.isfinite(beta) & np.isfinite(np.diag(var)))
+        infinite = infinite if infinite.any() else np.ones(p, bool)
+    if infinite.any():
+        names = [des.terms[k] for k in np.flatnonzero(infinite)]
         raise ConvergenceError(
             "the hazard ratio for " + ", ".join(f"'{n}'" for n in names) + " is infinite "
             "(the likelihood keeps rising, e.g. no events in one group), so it cannot be "
             "estimated")
-    return data, fit
+    return data, _Fit(beta=beta, var=var, ll0=st0.ll, ll=ll, score0=score0, state=st, fitter=fitter)
 
 
 def _check_ties(ties: str) -> str:
@@ -664,6 +665,8 @@ class CoxResult(Result):
     var : covariance matrix of the coefficients (DataFrame).
     terms : dict covariate → its term names.
     notes : the reference levels, rows left out, and other remarks.
+    fitter : the fitted library object — lifelines ``CoxPHFitter`` (Efron) or statsmodels
+        ``PHRegResults`` (Breslow); its columns are the term names of ``summary``.
     """
 
     def __init__(self, des: _Design, data: _CoxData, fit: _Fit, ties: str, alpha: float,
@@ -678,7 +681,7 @@ class CoxResult(Result):
         self.var = pd.DataFrame(fit.var, index=des.terms, columns=des.terms)
         self._summary = _wald_table(fit.beta, fit.var, des.terms, alpha)
         self.loglik = (fit.ll0, fit.ll)
-        self.iterations = fit.iterations
+        self.fitter = fit.fitter
         p = len(des.terms)
         wald = float(fit.beta @ _solve(fit.var, fit.beta)) if p else 0.0
         lr = 2 * (fit.ll - fit.ll0)
@@ -734,6 +737,9 @@ class CoxResult(Result):
         Breslow as fitted).  lifelines' ``proportional_hazard_test`` uses an older
         approximation and can differ a great deal.
         """
+        st = self._fit.state
+        if st.I is None:
+            st.I = self._data.information(st)
         table = _zph(self._data, self._fit, self._des.assign)
         return PHTestResult(table, notes=("R cox.zph(fit, transform = 'km', terms = TRUE).",))
 
@@ -783,9 +789,13 @@ def cox(df: pd.DataFrame, time: str, event: str, covariates, ties: str = "efron"
 
     Notes
     -----
-    R parity: Newton–Raphson from beta = 0 with step halving as R ``coxfit6``, stopped at a
-    relative change of the log partial likelihood below 1e-10 (R: 1e-9), so coefficients,
-    Wald CIs and P agree with R to about 1e-8.  Rows with a missing covariate value are left
+    R parity: Efron ties run on lifelines ``CoxPHFitter`` with ``LIFELINES_FIT_OPTIONS``
+    (lifelines' default stopping rule leaves about 1e-5 in the coefficients), Breslow ties on
+    statsmodels ``PHReg(ties="breslow")``; coefficients, Wald CIs and P agree with R to about
+    1e-8.  The lifelines call a reader would write:
+    ``CoxPHFitter().fit(d[[time, event, *covariates]], time, event,
+    fit_options={"step_size": 1.0, "precision": 1e-20, "r_precision": 1e-12})`` (0/1-coded
+    covariates); ``result.fitter`` is that fitted object.  Rows with a missing covariate value are left
     out as R's ``na.omit`` does (counted in ``notes``).  Term names say the contrast,
     e.g. ``"arm[TKI-ICI vs TKI]"``.
     """
@@ -796,329 +806,3 @@ def cox(df: pd.DataFrame, time: str, event: str, covariates, ties: str = "efron"
     return CoxResult(des, data, fit, ties, alpha, time, event)
 
 
-# --------------------------------------------------------------------------- screening
-def _fmt_p(p: float) -> str:
-    if p is None or not np.isfinite(p):
-        return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _fmt_hr(hr, lo, hi) -> str:
-    if not np.isfinite(hr):
-        return "–"
-    return f"{hr:.2f} ({lo:.2f}–{hi:.2f})"
-
-
-class ScreenResult(Result):
-    """Univariate screen then multivariate Cox model (the paper's Tables 2 and 3).
-
-    Attributes
-    ----------
-    univariate : DataFrame indexed by term: ``candidate, n, events, HR, lower, upper, p``
-        (one univariate model per candidate; ``n`` and ``events`` are the patients and events
-        that model used — R's ``na.omit`` drops patients with that candidate missing).
-    candidate_p : Series, candidate → the P used for selection.
-    selected : list of candidates with univariate P < threshold, in candidate order.
-    multivariate : CoxResult on the selected candidates, or None.
-    summary : side-by-side table (see ``summary``).
-    """
-
-    def __init__(self, univariate, candidate_p, selected, multivariate, labels, threshold,
-                 notes, title, alpha=0.05):
-        self.alpha = alpha
-        self.univariate = univariate
-        self.candidate_p = candidate_p
-        self.selected = selected
-        self.multivariate = multivariate
-        self.labels = labels
-        self.threshold = threshold
-        self.notes = tuple(notes)
-        self.title = title
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        """One row per term, indexed by its label: ``candidate, term`` then numeric
-        ``uni_HR, uni_lower, uni_upper, uni_p, multi_HR, multi_lower, multi_upper, multi_p``
-        and text ``"Univariate HR (95% CI)", "Univariate P", "Multivariate HR (95% CI)",
-        "Multivariate P"`` ("–" / NaN where a term was not selected)."""
-        u = self.univariate
-        m = self.multivariate.summary if self.multivariate is not None else None
-        rows = []
-        for term, r in u.iterrows():
-            cand = r["candidate"]
-            lab = self.labels.get(cand, cand)
-            if term != cand:
-                lab = f"{lab} {term[len(cand):]}" if term.startswith(cand) else term
-            mr = m.loc[term] if (m is not None and term in m.index) else None
-            rows.append({
-                "label": lab, "candidate": cand, "term": term,
-                "uni_HR": r["HR"], "uni_lower": r["lower"], "uni_upper": r["upper"], "uni_p": r["p"],
-                "multi_HR": mr["HR"] if mr is not None else np.nan,
-                "multi_lower": mr["lower"] if mr is not None else np.nan,
-                "multi_upper": mr["upper"] if mr is not None else np.nan,
-                "multi_p": mr["p"] if mr is not None else np.nan,
-            })
-        out = pd.DataFrame(rows).set_index("label")
-        out.index.name = None
-        ci = f"{100 * (1 - self.alpha):g}% CI"
-        out[f"Univariate HR ({ci})"] = [_fmt_hr(a, b, c) for a, b, c in
-                                       zip(out.uni_HR, out.uni_lower, out.uni_upper)]
-        out["Univariate P"] = [_fmt_p(x) for x in out.uni_p]
-        out[f"Multivariate HR ({ci})"] = [_fmt_hr(a, b, c) for a, b, c in
-                                         zip(out.multi_HR, out.multi_lower, out.multi_upper)]
-        out["Multivariate P"] = [_fmt_p(x) for x in out.multi_p]
-        return out
-
-    def plot(self, ax=None, which: str = "multivariate", **kwargs):
-        """Forest plot of the univariate or (default) multivariate hazard ratios."""
-        from hcc.forest import forest_plot
-
-        s = self.summary
-        pre = "multi_" if which == "multivariate" else "uni_"
-        s = s[np.isfinite(s[pre + "HR"])]
-        return forest_plot(s, ax=ax, hr=pre + "HR", lower=pre + "lower", upper=pre + "upper",
-                           p=pre + "p", n=None, **kwargs)
-
-
-def cox_screen(df: pd.DataFrame, time: str, event: str, candidates, threshold: float = 0.1,
-               ties: str = "efron", labels: dict | None = None, alpha: float = 0.05,
-               reference: dict | None = None) -> ScreenResult:
-    """Univariate Cox screen, then one multivariate model of the candidates with P < threshold.
-
-    Parameters
-    ----------
-    df, time, event : as :func:`cox`.
-    candidates : list of str
-        Covariate columns, each fitted alone.
-    threshold : float
-        Candidates with univariate P strictly below it enter the multivariate model.
-    ties, alpha, reference : as :func:`cox`.
-    labels : dict, optional
-        Column → row label of the summary table.
-
-    Returns
-    -------
-    ScreenResult
-
-    Notes
-    -----
-    The selection P of a candidate is its Wald P (for a factor with more than two levels the
-    multi-df Wald test of all its terms), as R ``summary(coxph)``.  Each univariate model uses
-    the patients with that candidate known; the multivariate model the patients with all
-    selected candidates known (R's ``na.omit`` per model).  A candidate whose univariate model
-    cannot be fitted (infinite HR) gets NaN and a note, and is not selected.
-    """
-    ties = _check_ties(ties)
-    alpha = _check_alpha(alpha)
-    if isinstance(candidates, str):
-        candidates = [candidates]
-    candidates = list(candidates)
-    if not candidates:
-        raise DataError("give at least one candidate covariate")
-    if not (0 < threshold <= 1):
-        raise DataError(f"threshold must be between 0 and 1, not {threshold!r}")
-    labels = dict(labels or {})
-    reference = dict(reference or {})
-    _check_columns(df, [time, event, *candidates])
-    _outcome(df, time, event)
-    rows, cand_p, notes = [], {}, []
-    for c in candidates:
-        ref = {c: reference[c]} if c in reference else None
-        try:
-            r = cox(df, time, event, [c], ties=ties, alpha=alpha, reference=ref)
-        except ConvergenceError as exc:
-            notes.append(f"'{c}': univariate model not fitted ({exc}).")
-            rows.append({"term": c, "candidate": c, "n": np.nan, "events": np.nan,
-                         "HR": np.nan, "lower": np.nan, "upper": np.nan, "p": np.nan})
-            cand_p[c] = np.nan
-            continue
-        s = r.summary
-        for term, sr in s.iterrows():
-            rows.append({"term": term, "candidate": c, "n": r.n, "events": r.events,
-                         "HR": sr["HR"], "lower": sr["lower"], "upper": sr["upper"],
-                         "p": sr["p"]})
-        cand_p[c] = r.term_test(c)[2] if len(s) > 1 else float(s["p"].iloc[0])
-        notes.extend(n for n in r.notes if n.startswith("'") or "left out" in n)
-    uni = pd.DataFrame(rows).set_index("term")
-    uni.index.name = None
-    cand_p = pd.Series(cand_p, dtype=float)
-    selected = [c for c in candidates if np.isfinite(cand_p[c]) and cand_p[c] < threshold]
-    multi = None
-    if selected:
-        multi = cox(df, time, event, selected, ties=ties, alpha=alpha,
-                    reference={k: v for k, v in reference.items() if k in selected} or None)
-    else:
-        notes.append(f"No candidate had univariate P < {threshold:g}; no multivariate model.")
-    notes.append(f"Selection: univariate Wald P < {threshold:g}; ties: {ties}.")
-    res = ScreenResult(uni, cand_p, selected, multi, labels, threshold,
-                       list(dict.fromkeys(notes)),
-                       f"Univariate and multivariate Cox models of {time}", alpha)
-    return res
-
-
-# --------------------------------------------------------------------------- subgroups
-class SubgroupResult(Result):
-    """Treatment hazard ratio within each level of each subgroup variable.
-
-    ``summary`` is indexed by (subgroup, level) with columns ``n, events, HR, lower, upper,
-    p, p_interaction`` (the interaction P is repeated on every level of its variable; the
-    first row, ("All patients", ""), is the whole cohort)."""
-
-    def __init__(self, table, treatment, ref, level, notes, title):
-        self._table = table
-        self.treatment, self.reference, self.level = treatment, ref, level
-        self.notes = tuple(notes)
-        self.title = title
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        return self._table.copy()
-
-    @property
-    def p_interaction(self) -> pd.Series:
-        t = self._table
-        t = t[t.index.get_level_values(0) != "All patients"]
-        return t.groupby(level=0, sort=False)["p_interaction"].first()
-
-    def plot(self, ax=None, **kwargs):
-        """Forest plot (the paper's Fig. 3 style); returns the Axes."""
-        from hcc.forest import forest_plot
-
-        kwargs.setdefault("favours", (f"Favours {self.level}", f"Favours {self.reference}"))
-        kwargs.setdefault("title", self.title)
-        return forest_plot(self._table, ax=ax, **kwargs)
-
-
-def subgroup_hr(df: pd.DataFrame, time: str, event: str, treatment: str, subgroups,
-                ties: str = "efron", alpha: float = 0.05, reference=None,
-                labels: dict | None = None, overall: bool = True) -> SubgroupResult:
-    """Hazard ratio of *treatment* within subgroups, with interaction P (Fig. 3).
-
-    Parameters
-    ----------
-    df, time, event : as :func:`cox`.
-    treatment : str
-        Two-level column; the HR is second level vs *reference* (default: first in sorted
-        order).
-    subgroups : list of str
-        Categorical columns (0/1 indicators count as two levels).
-    ties, alpha : as :func:`cox`.
-    reference : optional reference level of *treatment*.
-    labels : dict, optional
-        Subgroup column → label used in the summary index.
-    overall : bool
-        Add a first row for all patients.
-
-    Returns
-    -------
-    SubgroupResult
-
-    Notes
-    -----
-    Within each level: R ``coxph(Surv(time, event) ~ treatment, subset = level)``.
-    Interaction P: Wald test of the treatment × subgroup terms of
-    ``coxph(Surv(time, event) ~ treatment * subgroup)`` on all patients with the subgroup
-    known: ``b' solve(V) b`` over the interaction coefficients and their block of
-    ``vcov(fit)``, chi-square with (levels - 1) df.  A level whose model cannot be fitted
-    (one arm absent or without events: infinite HR) gets NaN and a note, not an error; so
-    does an interaction P that cannot be estimated.
-    """
-    ties = _check_ties(ties)
-    alpha = _check_alpha(alpha)
-    if isinstance(subgroups, str):
-        subgroups = [subgroups]
-    subgroups = list(subgroups)
-    labels = dict(labels or {})
-    _check_columns(df, [time, event, treatment, *subgroups])
-    if treatment in subgroups:
-        raise DataError(f"'{treatment}' is the treatment; it cannot also be a subgroup")
-    t_all, e_all = _outcome(df, time, event)
-    trt = df[treatment]
-    if trt.isna().any():
-        raise DataError(f"treatment column '{treatment}' has {int(trt.isna().sum())} missing value(s)")
-    lv = _levels(trt)
-    if len(lv) != 2:
-        raise DataError(f"treatment column '{treatment}' must have exactly two groups; found "
-                        f"{len(lv)} ({', '.join(map(str, lv))})")
-    ref = lv[0] if reference is None else reference
-    if ref not in lv:
-        raise DataError(f"reference level '{ref}' of '{treatment}' does not occur in the data")
-    level = [x for x in lv if x != ref][0]
-    z = (trt.to_numpy() == level).astype(float)
-    notes = [f"HR of {treatment} {level} vs {ref}; ties: {ties}; Wald CI and P."]
-    rows = []
-
-    def one(mask, key):
-        n = int(mask.sum())
-        ev = int(e_all[mask].sum())
-        rec = {"n": n, "events": ev, "HR": np.nan, "lower": np.nan, "upper": np.nan,
-               "p": np.nan, "p_interaction": np.nan}
-        zz = z[mask]
-        if ev == 0 or zz.min() == zz.max():
-            notes.append(f"{key}: HR not estimable (" + ("no events" if ev == 0 else
-                         "only one treatment group") + ").")
-            return rec
-        des = _Design(time=t_all[mask], event=e_all[mask], X=zz[:, None],
-                      terms=[treatment], assign={treatment: [0]}, levels={})
-        try:
-            _, fit = _fit_design(des, ties)
-        except ConvergenceError:
-            notes.append(f"{key}: HR not estimable (no events in one treatment group).")
-            return rec
-        s = _wald_table(fit.beta, fit.var, [treatment], alpha).iloc[0]
-        rec.update(HR=s["HR"], lower=s["lower"], upper=s["upper"], p=s["p"])
-        return rec
-
-    if overall:
-        rows.append((("All patients", ""), one(np.ones(len(df), bool), "All patients")))
-    for sg in subgroups:
-        name = labels.get(sg, sg)
-        col = df[sg]
-        known = col.notna().to_numpy()
-        if (~known).any():
-            notes.append(f"'{sg}': {int((~known).sum())} patient(s) with a missing value left out.")
-        slv = _levels(col)
-        if len(slv) < 2:
-            raise DataError(f"subgroup '{sg}' has the same value for every patient")
-        # interaction model: treatment + dummies + treatment × dummies
-        vals = col.to_numpy()
-        sref = slv[0]
-        dummies = [(vals[known] == l).astype(float) for l in slv[1:]]
-        zk = z[known]
-        X = np.column_stack([zk, *dummies, *[zk * d for d in dummies]])
-        k = len(dummies)
-        terms = [treatment] + [f"{sg}[{l} vs {sref}]" for l in slv[1:]] + \
-                [f"{treatment}:{sg}[{l} vs {sref}]" for l in slv[1:]]
-        des = _Design(time=t_all[known], event=e_all[known], X=X, terms=terms,
-                      assign={}, levels={})
-        p_int = np.nan
-        try:
-            _, fit = _fit_design(des, ties)
-            idx = list(range(1 + k, 1 + 2 * k))
-            b = fit.beta[idx]
-            stat = float(b @ _solve(fit.var[np.ix_(idx, idx)], b))
-            p_int = _chi2_p(stat, k)
-        except (ConvergenceError, DataError) as exc:
-            notes.append(f"'{sg}': interaction P not estimable ({exc}).")
-        for l in slv:
-            mask = np.asarray(known & (vals == l), bool)
-            rec = one(mask, f"{name} = {l}")
-            rec["p_interaction"] = p_int
-            rows.append(((name, l), rec))
-    index = pd.MultiIndex.from_tuples([r[0] for r in rows], names=["subgroup", "level"])
-    table = pd.DataFrame([r[1] for r in rows], index=index,
-                         columns=["n", "events", "HR", "lower", "upper", "p", "p_interaction"])
-    return SubgroupResult(table, treatment, ref, level, notes,
-                          f"{treatment}: {level} vs {ref} by subgroup ({time})")
-
-
-# --------------------------------------------------------------------------- hcc.cox(...)
-# ``hcc.cox`` is both this module and the function ``cox`` re-exported by ``hcc``: once the
-# module has been imported (``from hcc.cox import ...``), Python binds the name ``hcc.cox`` to
-# the module.  Making the module callable keeps ``hcc.cox(df, ...)`` working either way.
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args, **kwargs):
-        return cox(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
