@@ -1,4 +1,4 @@
-"""Privacy of the published site (issue 5).
+"""Privacy of the published site (issues 5 and 13).
 
 The book is built from the real notebooks, in a temporary copy of the project, on a raw
 export whose patient ids are sentinels ("SENTINEL-ID-8431-…") and whose dates are sentinel
@@ -17,7 +17,6 @@ import pytest
 
 from test_site import build_copy  # same helper: copy the project, build with -W
 
-pytestmark = pytest.mark.slow
 SENTINEL = "SENTINEL-ID-8431"
 
 
@@ -76,6 +75,7 @@ def _needles(dates: list[str]) -> list[str]:
     return out
 
 
+@pytest.mark.slow
 def test_no_patient_id_or_date_anywhere_in_the_site(private_build):
     root, dates, cohort = private_build
     html = root / "_build" / "html"
@@ -94,6 +94,7 @@ def test_no_patient_id_or_date_anywhere_in_the_site(private_build):
     assert hits == [], hits[:20]
 
 
+@pytest.mark.slow
 def test_no_patient_id_or_date_in_executed_notebook_outputs(private_build):
     root, dates, _ = private_build
     needles = _needles(dates)
@@ -107,6 +108,7 @@ def test_no_patient_id_or_date_in_executed_notebook_outputs(private_build):
     assert hits == [], hits[:20]
 
 
+@pytest.mark.slow
 def test_privacy_mode_and_suppression_are_recorded(private_build):
     from hcc.build import read_run_log
 
@@ -118,3 +120,108 @@ def test_privacy_mode_and_suppression_are_recorded(private_build):
     assert str(root) not in json.dumps(log)  # no full paths (user names, institutions)
     page = (root / "_build" / "html" / "book" / "08_reproducibility.html").read_text(encoding="utf-8")
     assert "suppress_below" in page
+
+
+# --------------------------------------------------------------------------- issue 13: one decision
+# Reference: issue 13 — "one decision of what is synthetic and what must be masked, made by the
+# pipeline and only read by the notebooks; masking applies to everything that comes from a
+# user's file (cohort or AE file)".
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("0*.ipynb"))
+
+
+def _user_ae(folder: Path) -> Path:
+    """A user's adverse-event file: the shipped one minus its last row (not byte-identical)."""
+    import pandas as pd
+
+    from hcc import paths
+
+    path = folder / "my_ae.csv"
+    pd.read_csv(paths.ADVERSE_EVENTS_CSV).iloc[:-1].to_csv(path, index=False)
+    return path
+
+
+def test_decision_for_each_kind_of_input(tmp_path):
+    from hcc import paths
+    from hcc.privacy import decide
+
+    ours = decide()
+    assert ours.synthetic and ours.user_inputs == () and not ours.mask.active
+    assert decide(data=paths.COHORT_CSV, suppress_below=5).synthetic  # our own file, by hash
+    own_ae = decide(adverse_events=_user_ae(tmp_path), suppress_below=5)  # the leak of issue 13
+    assert not own_ae.synthetic and own_ae.user_inputs == ("adverse_events",)
+    assert own_ae.mask.k == 5 and own_ae.mask.hide_rows
+    user = tmp_path / "cohort.csv"
+    user.write_bytes(paths.COHORT_CSV.read_bytes().replace(b"P001", b"Q001"))
+    assert decide(data=user).user_inputs == ("data",)
+    assert not decide(data=user).mask.active  # suppress_below 0: rows hidden, counts shown
+    assert decide(data=user).mask.hide_rows
+
+
+def test_an_adverse_event_file_beside_our_cohort_copy_is_judged_too(tmp_path):
+    # get_adverse_events reads adverse_events.csv beside a data file: the decision sees it
+    import shutil
+
+    from hcc import paths
+    from hcc.privacy import decide
+
+    shutil.copy(paths.COHORT_CSV, tmp_path / "cohort.csv")
+    shutil.copy(paths.COHORT_MANIFEST, tmp_path / "manifest.json")
+    assert decide(data=tmp_path / "cohort.csv").synthetic  # no AE file beside it
+    _user_ae(tmp_path).rename(tmp_path / "adverse_events.csv")
+    d = decide(data=tmp_path / "cohort.csv", suppress_below=5)
+    assert not d.synthetic and d.user_inputs == ("adverse_events",)
+
+
+@pytest.mark.slow
+def test_the_build_injects_the_decision_for_an_own_ae_file(tmp_path):
+    """`hcc build -p adverse_events=my_ae.csv`: the pipeline's decision reaches every notebook
+    (synthetic = False) and the run log; nothing in the pipeline asks is_shipped_cohort itself."""
+    import ast
+
+    import nbformat
+
+    from hcc import build
+    from test_build import make_project
+
+    assert "is_shipped_cohort" not in Path(build.__file__).read_text(encoding="utf-8")
+    root = make_project(tmp_path / "proj")
+    ae = _user_ae(tmp_path)
+    assert build.run_build(root=root, overrides={"adverse_events": str(ae), "suppress_below": "5"},
+                           jobs=2, progress=False) == 0
+    nb = nbformat.read(str(root / "book" / "01_a.ipynb"), as_version=4)
+    src = next(c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    values = {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(src).body}
+    assert values["synthetic"] is False and values["suppress_below"] == 5
+    log = build.read_run_log(root / "book" / "_executed" / "run_log.json")
+    assert log["synthetic"] is False
+    assert log["masking"]["user_inputs"] == ["adverse_events"] and log["masking"]["masked_below"] == 5
+    assert "adverse-event file came from your own file" in log["masking"]["reason"]
+
+
+def test_setup_reads_the_injected_decision_and_never_overrides_it(tmp_path):
+    from hcc.book import setup
+
+    ae = _user_ae(tmp_path)
+    # injected by hcc build: read as it is
+    ctx = setup({"adverse_events": str(ae), "suppress_below": 5, "synthetic": False},
+                tables=tmp_path / "t", style=False)
+    assert ctx.mask.k == 5 and ctx.mask.hide_rows and not ctx.synthetic
+    assert "Your adverse events" in ctx.banner.data
+    ctx = setup({"suppress_below": 5, "synthetic": True}, tables=tmp_path / "t", style=False)
+    assert not ctx.mask.active
+    # executed outside hcc build (no injected value): the same decide() answers
+    ctx = setup({"adverse_events": str(ae), "suppress_below": 5}, tables=tmp_path / "t", style=False)
+    assert ctx.mask.k == 5 and not ctx.synthetic
+    assert len(ctx.ae) == len(__import__("pandas").read_csv(ae))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_no_notebook_decides_what_is_synthetic(path):
+    import nbformat
+
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert "is_shipped_cohort" not in code
+    assert "synthetic =" not in code and "synthetic=synthetic" not in code
+    assert "suppress_below=suppress_below" not in code
+    if path.stem != "08_reproducibility":
+        assert code.count("hcc.book.setup(") == 1
