@@ -171,14 +171,25 @@ def suppress_small_counts(frame: pd.DataFrame, k: int) -> pd.DataFrame:
     if k <= 1 or out.empty:
         return out
     small = pd.DataFrame(False, index=out.index, columns=out.columns)
+    # a table of mixed items (the fidelity report) says which rows are counts
+    count_rows = (out["kind"].astype(str).eq("count").to_numpy() if "kind" in out.columns
+                  else np.zeros(len(out), bool))
     for j, col in enumerate(out.columns):
         if _is_paper_column(col):
             continue
         name = _last(col)
         counting = name in _COUNT_COLUMNS or name.endswith(" n")
         values = out.iloc[:, j]
-        small.iloc[:, j] = [_is_small(v, k, counting) for v in values]
+        small.iloc[:, j] = [_is_small(v, k, counting or bool(c)) for v, c in zip(values, count_rows)]
     primary = small.copy()
+    if "kind" in out.columns and primary.to_numpy().any():
+        # its percent rows do not say their denominator: hidden whole (they may be c / n)
+        pct = out["kind"].astype(str).eq("percent").to_numpy()
+        for j, col in enumerate(out.columns):
+            if not _is_paper_column(col):
+                numeric = np.array([isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+                                    for v in out.iloc[:, j]])
+                small.iloc[:, j] = small.iloc[:, j].to_numpy() | (pct & numeric)
     _complementary(out, small)
     _siblings(out, primary)
     _siblings(out, small)
@@ -632,11 +643,13 @@ def plot_km(result, ax=None, suppress_below: int = 0, synthetic: bool = True, *,
 
     Notes
     -----
-    Censor ticks and the steps of the curve still show individual events.
+    With masking the censor ticks are not drawn (each marks one patient); the steps of the
+    curve still show how many events happened at each time.
     """
     m = _mask(suppress_below, synthetic, mask)
     if m.active:
         kwargs.setdefault("at_risk_format", m.count)
+        kwargs["censors"] = False  # a tick marks one patient
     return result.plot(ax=ax, **kwargs)
 
 
