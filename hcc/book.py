@@ -14,8 +14,9 @@ Notes
 Small-cell suppression applies only to a non-synthetic cohort and only when
 ``suppress_below > 0`` (the ``suppress_below`` notebook parameter); the synthetic
 reconstruction is shown as it is. Counts equal to 0 are shown (as in the notebooks before
-this module existed). The masking is primary suppression only: a masked cell may still be
-recoverable from a row or column total shown beside it.
+this module existed). Masked cells are complemented (see :func:`suppress_small_counts`) so
+that a masked cell cannot be recovered from an Overall column or from the other levels of a
+variable.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ import pandas as pd
 from hcc._results import Result, escape_frame_html
 from hcc.errors import ParameterError
 
-__all__ = ["synthetic_banner", "show_table", "save_table", "suppress_small_counts",
+__all__ = ["setup", "Chapter", "SETUP_PARAMETERS", "synthetic_banner", "show_table", "save_table", "suppress_small_counts",
            "suppression_active", "table_display", "compare_with_paper", "format_number", "plot_km", "plot_forest",
            "MaskedTable", "RowsUsed", "rows_used", "rows_used_table", "table_one_rows_used",
            "screen_rows_used"]
@@ -73,6 +74,18 @@ def suppression_active(suppress_below: int = 0, synthetic: bool = True) -> bool:
     bool
     """
     return (not synthetic) and _check_threshold(suppress_below) > 0
+
+
+def _mask(suppress_below: int = 0, synthetic: bool = True, mask=None):
+    """The :class:`hcc.privacy.Mask` a helper applies: *mask* when given (what a chapter gets
+    from :func:`setup`), else the one the keyword pair ``suppress_below``/``synthetic`` means."""
+    from hcc.privacy import Mask
+
+    if mask is not None:
+        if not isinstance(mask, Mask):
+            raise ParameterError(f"mask must be an hcc.privacy.Mask, not {type(mask).__name__}")
+        return mask
+    return Mask.from_flags(suppress_below, synthetic)
 
 
 def _label(column) -> str:
@@ -142,24 +155,64 @@ def suppress_small_counts(frame: pd.DataFrame, k: int) -> pd.DataFrame:
     ParameterError
         *k* is not a whole number of 0 or more.
 
+        Then complementary (secondary) suppression (see :func:`_complementary`), shown as
+        ``"*"`` (:data:`COMPLEMENTARY_MARK`): in a row,
+        the ``Overall`` cell (else the other arm) when one arm alone is masked; in a column, the next smallest level of a variable when one level alone is masked — so no
+        masked count follows from a total shown beside it.
+
     Notes
     -----
-    Primary suppression only: a masked count can still be derived from a total shown in the
-    same table (for instance ``Overall n`` minus the other arm).
+    Complementary suppression knows the arm/Overall columns and the levels of one variable;
+    relations a table does not state in its layout (ORR = CR + PR in the response table) are
+    not searched.
     """
     k = _check_threshold(k)
     out = frame.copy()
     if k <= 1 or out.empty:
         return out
     small = pd.DataFrame(False, index=out.index, columns=out.columns)
+    # a table of mixed items (the fidelity report) says which rows are counts
+    count_rows = (out["kind"].astype(str).eq("count").to_numpy() if "kind" in out.columns
+                  else np.zeros(len(out), bool))
     for j, col in enumerate(out.columns):
         if _is_paper_column(col):
             continue
         name = _last(col)
         counting = name in _COUNT_COLUMNS or name.endswith(" n")
         values = out.iloc[:, j]
-        small.iloc[:, j] = [_is_small(v, k, counting) for v in values]
-    # siblings of "<prefix> n": its percentage and CI reveal it
+        small.iloc[:, j] = [_is_small(v, k, counting or bool(c)) for v, c in zip(values, count_rows)]
+    primary = small.copy()
+    if "kind" in out.columns and primary.to_numpy().any():
+        # its percent rows do not say their denominator: hidden whole (they may be c / n)
+        pct = out["kind"].astype(str).eq("percent").to_numpy()
+        for j, col in enumerate(out.columns):
+            if not _is_paper_column(col):
+                numeric = np.array([isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+                                    for v in out.iloc[:, j]])
+                small.iloc[:, j] = small.iloc[:, j].to_numpy() | (pct & numeric)
+    _complementary(out, small)
+    _siblings(out, primary)
+    _siblings(out, small)
+    secondary = small & ~primary
+    masked = out.astype(object).mask(primary, f"<{k}") if primary.to_numpy().any() else out
+    if secondary.to_numpy().any():
+        masked = masked.mask(secondary, COMPLEMENTARY_MARK)
+    labels = [_mask_label(c, k) for c in masked.columns]
+    if isinstance(masked.columns, pd.MultiIndex):
+        masked.columns = pd.MultiIndex.from_tuples(labels, names=out.columns.names)
+    else:
+        masked.columns = pd.Index(labels, name=out.columns.name)
+    return masked
+
+
+#: What a cell hidden by complementary suppression shows (its count is not small).
+COMPLEMENTARY_MARK = "*"
+COMPLEMENTARY_NOTE = ("* hidden as well, so that a count shown as \"<k\" cannot be worked out "
+                      "from a total or the other cells.")
+
+
+def _siblings(out: pd.DataFrame, small: pd.DataFrame) -> None:
+    """Siblings of a masked "<prefix> n" cell: its percentage and CI reveal it (in place)."""
     positions = {_label(c): j for j, c in enumerate(out.columns)}
     for j, col in enumerate(out.columns):
         label = _label(col)
@@ -168,13 +221,71 @@ def suppress_small_counts(frame: pd.DataFrame, k: int) -> pd.DataFrame:
                 s = positions.get(label[:-2] + suffix)
                 if s is not None and not _is_paper_column(out.columns[s]):
                     small.iloc[:, s] = small.iloc[:, s].to_numpy() | small.iloc[:, j].to_numpy()
-    masked = out.astype(object).mask(small, f"<{k}") if small.to_numpy().any() else out
-    labels = [_mask_label(c, k) for c in masked.columns]
-    if isinstance(masked.columns, pd.MultiIndex):
-        masked.columns = pd.MultiIndex.from_tuples(labels, names=out.columns.names)
-    else:
-        masked.columns = pd.Index(labels, name=out.columns.name)
-    return masked
+
+
+#: "TKI any n" / "TKI (n=37)" → ("TKI", " any n") / ("TKI", " (n=)"): the group, the rest.
+_GROUP_COLUMN = re.compile(r"^(Overall|TKI-ICI|TKI)(\b.*)$")
+
+
+def _count_of(value):
+    """The count a cell shows (int, integer-valued float, "3 (8.1%)"), else None."""
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        return int(v) if math.isfinite(v) and v.is_integer() else None
+    if isinstance(value, str):
+        m = _COUNT_TEXT.match(value)
+        return int(m.group(1)) if m else None
+    return None
+
+
+def _complementary(frame: pd.DataFrame, small: pd.DataFrame) -> None:
+    """Secondary suppression, in place on *small*, until no masked count can be derived.
+
+    * Arms and their total: in a row, "Overall …" = "TKI …" + "TKI-ICI …" (same rest of the
+      label). When one cell alone of such a triple is masked, the Overall cell is masked too
+      (else the other arm): two shown cells of the three would reveal the third.
+    * Levels of one variable (rows sharing the first index level, as Table 1 prints them)
+      add up to the group size of the column: when exactly one level is masked in a column,
+      the next smallest shown count of that variable is masked too.
+    """
+    labels = [_GROUP_COLUMN.match(_label(c).strip()) for c in frame.columns]
+    triples: dict[str, dict[str, int]] = {}
+    for j, m in enumerate(labels):
+        if m and not _is_paper_column(frame.columns[j]):
+            rest = _GROUP_SIZE.sub("(n=)", m.group(2))
+            if rest.endswith(" n") or "(n=)" in rest or rest.strip() == "":  # counts only
+                triples.setdefault(rest, {})[m.group(1)] = j
+    triples = {r: t for r, t in triples.items() if {"TKI", "TKI-ICI"} <= set(t)}
+    groups = None
+    if isinstance(frame.index, pd.MultiIndex) and frame.index.nlevels > 1:
+        groups = pd.Series(range(len(frame))).groupby(frame.index.get_level_values(0).to_numpy()).indices
+    changed = True
+    while changed:
+        changed = False
+        for t in triples.values():
+            cells = [t[g] for g in ("Overall", "TKI", "TKI-ICI") if g in t]  # Overall first
+            for i in range(len(frame)):
+                if sum(bool(small.iat[i, j]) for j in cells) != 1:
+                    continue  # none masked, or two: a + b = total no longer reveals one
+                for j in cells:  # mask the Overall, else the other arm
+                    if not small.iat[i, j] and _count_of(frame.iat[i, j]) not in (None, 0):
+                        small.iat[i, j] = changed = True
+                        break
+        if groups is None:
+            continue
+        for j in range(frame.shape[1]):
+            if _is_paper_column(frame.columns[j]):
+                continue
+            for rows in groups.values():
+                if len(rows) < 2:
+                    continue
+                masked = [i for i in rows if small.iat[i, j]]
+                shown = [(c, i) for i in rows if not small.iat[i, j]
+                         and (c := _count_of(frame.iat[i, j])) not in (None, 0)]
+                if len(masked) == 1 and shown:
+                    small.iat[min(shown)[1], j] = changed = True
 
 
 class MaskedTable:
@@ -197,7 +308,9 @@ class MaskedTable:
         self.frame = frame
         self.k = k
         self.title = title or None
-        self.notes = tuple(notes) + (f"Counts from 1 to {k - 1} are shown as \"<{k}\".",)
+        extra = (COMPLEMENTARY_NOTE.replace("<k", f"<{k}"),) \
+            if (frame.astype(str) == COMPLEMENTARY_MARK).to_numpy().any() else ()
+        self.notes = tuple(notes) + (f"Counts from 1 to {k - 1} are shown as \"<{k}\".",) + extra
 
     def _repr_html_(self) -> str:
         body = escape_frame_html(self.frame, caption=self.title)
@@ -229,7 +342,7 @@ def _csv_path(name: str, directory) -> Path:
 
 
 def save_table(result_or_frame, name: str, suppress_below: int = 0, synthetic: bool = True,
-               directory=TABLES_DIR, index: bool = True) -> Path:
+               directory=TABLES_DIR, index: bool = True, *, mask=None) -> Path:
     """Write a result's table as ``<directory>/<name>.csv``, small counts masked for real data.
 
     Parameters
@@ -261,14 +374,15 @@ def save_table(result_or_frame, name: str, suppress_below: int = 0, synthetic: b
         table.
     """
     table = _table_of(result_or_frame)
-    if suppression_active(suppress_below, synthetic):
-        table = suppress_small_counts(table, suppress_below)
+    m = _mask(suppress_below, synthetic, mask)
+    if m.active:
+        table = suppress_small_counts(table, m.k)
     path = _csv_path(name, directory)
     table.to_csv(path, index=index)
     return path
 
 
-def table_display(result_or_frame, suppress_below: int = 0, synthetic: bool = True):
+def table_display(result_or_frame, suppress_below: int = 0, synthetic: bool = True, *, mask=None):
     """What :func:`show_table` displays: the object itself, or its masked table.
 
     Parameters
@@ -283,15 +397,16 @@ def table_display(result_or_frame, suppress_below: int = 0, synthetic: bool = Tr
         *result_or_frame* unchanged (its own escaped HTML: ``Result._repr_html_`` or pandas'
         escaping ``to_html``), or a :class:`MaskedTable` when small counts are masked.
     """
-    if not suppression_active(suppress_below, synthetic):
+    m = _mask(suppress_below, synthetic, mask)
+    if not m.active:
         return result_or_frame
-    masked = suppress_small_counts(_table_of(result_or_frame), suppress_below)
-    return MaskedTable(masked, suppress_below, title=getattr(result_or_frame, "title", None),
+    masked = suppress_small_counts(_table_of(result_or_frame), m.k)
+    return MaskedTable(masked, m.k, title=getattr(result_or_frame, "title", None),
                        notes=getattr(result_or_frame, "notes", ()))
 
 
 def show_table(result_or_frame, name: str, suppress_below: int = 0, synthetic: bool = True,
-               directory=TABLES_DIR) -> None:
+               directory=TABLES_DIR, *, mask=None) -> None:
     """Display a result (or DataFrame) and save its table as ``tables/<name>.csv``.
 
     Parameters
@@ -322,12 +437,13 @@ def show_table(result_or_frame, name: str, suppress_below: int = 0, synthetic: b
     from IPython.display import display
 
     save_table(result_or_frame, name, suppress_below=suppress_below, synthetic=synthetic,
-               directory=directory)
-    display(table_display(result_or_frame, suppress_below=suppress_below, synthetic=synthetic))
+               directory=directory, mask=mask)
+    display(table_display(result_or_frame, suppress_below=suppress_below, synthetic=synthetic, mask=mask))
 
 
 # --------------------------------------------------------------------------- banner
-def synthetic_banner(synthetic: bool, n_patients: int | None = None, suppress_below: int = 0):
+def synthetic_banner(synthetic: bool, n_patients: int | None = None, suppress_below: int = 0,
+                     own_cohort: bool = True):
     """The admonition at the top of every chapter: which data this page analyses.
 
     Parameters
@@ -341,6 +457,9 @@ def synthetic_banner(synthetic: bool, n_patients: int | None = None, suppress_be
         Size of the user's cohort, stated in the note.
     suppress_below : int
         The masking threshold, stated in the note.
+    own_cohort : bool
+        False when only the adverse-event file is the user's (the cohort is ours): the note
+        says so.
 
     Returns
     -------
@@ -357,12 +476,112 @@ def synthetic_banner(synthetic: bool, n_patients: int | None = None, suppress_be
             "about them.</p></div>")
     size = "" if n_patients is None else f" ({html.escape(str(int(n_patients)))} patients)"
     k = _check_threshold(suppress_below)
+    what = (f"This page analyses your cohort{size}, not the synthetic reconstruction"
+            if own_cohort else
+            f"This page analyses your adverse-event file with the synthetic cohort{size}")
     return HTML(
-        "<div class='admonition note'><p class='admonition-title'>Your cohort</p>"
-        f"<p>This page analyses your cohort{size}, not the synthetic "
-        "reconstruction. Row-level data are never shown"
+        "<div class='admonition note'><p class='admonition-title'>"
+        + ("Your cohort" if own_cohort else "Your adverse events") + "</p>"
+        f"<p>{what}. Row-level data are never shown"
         + (f"; counts below {k} are suppressed" if k else "")
         + ".</p></div>")
+
+
+# --------------------------------------------------------------------------- chapter setup
+#: The notebook parameters :func:`setup` reads (``synthetic`` is injected by ``hcc build``).
+SETUP_PARAMETERS = ("data", "adverse_events", "seed", "suppress_below", "alpha", "synthetic")
+
+
+class Chapter:
+    """What a chapter needs, made by :func:`setup`.
+
+    Attributes
+    ----------
+    cohort : DataFrame
+        The cohort (shipped, a seed's reconstruction, or the user's file).
+    ae : DataFrame or None
+        The adverse events (read on first use; None when a user's cohort has none).
+    decision : hcc.privacy.Decision
+        What is synthetic and what is masked: injected by ``hcc build``, read here.
+    mask : hcc.privacy.Mask
+        Pass it to every display helper: ``show_table(result, "name", mask=mask)``.
+    synthetic : bool
+    banner : IPython.display.HTML
+        The admonition at the top of the page.
+    tables : Path
+        Folder of the CSV downloads (``tables/``, created).
+    ci : str
+        ``"95% CI"`` for the chapter's alpha.
+    """
+
+    def __init__(self, params: dict, decision, cohort: pd.DataFrame, tables: Path):
+        self.params = params
+        self.decision = decision
+        self.synthetic = decision.synthetic
+        self.mask = decision.mask
+        self.cohort = cohort
+        self.tables = tables
+        self.ci = f"{100 * (1 - float(params.get('alpha') or 0.05)):g}% CI"
+        self._ae = None
+        self._ae_loaded = False
+        self.banner = synthetic_banner(decision.synthetic, n_patients=len(cohort),
+                                       suppress_below=decision.suppress_below,
+                                       own_cohort="data" in decision.user_inputs
+                                       or "adverse_events" not in decision.user_inputs)
+
+    @property
+    def ae(self):
+        if not self._ae_loaded:
+            from hcc.data import get_adverse_events
+
+            p = self.params
+            self._ae = get_adverse_events(data=p.get("data"), seed=p.get("seed"),
+                                          path=p.get("adverse_events"))
+            self._ae_loaded = True
+        return self._ae
+
+
+def setup(params, *, tables=TABLES_DIR, style: bool = True) -> Chapter:
+    """The one call a chapter's setup cell makes: ``ctx = hcc.book.setup(globals())``.
+
+    Parameters
+    ----------
+    params : mapping
+        The notebook's namespace (or any mapping) holding the parameters
+        :data:`SETUP_PARAMETERS`; other names are ignored. ``synthetic`` is the pipeline's
+        decision (:func:`hcc.privacy.decide`, injected by ``hcc build``) and is only read.
+        When it is absent (a notebook executed outside ``hcc build``) the same
+        :func:`hcc.privacy.decide` is asked here.
+    tables : path
+        Folder of the CSV downloads (created).
+    style : bool
+        Set the book's matplotlib and pandas display options.
+
+    Returns
+    -------
+    Chapter
+    """
+    from hcc.data import get_cohort
+    from hcc.privacy import Decision, decide
+
+    p = {name: params.get(name) for name in SETUP_PARAMETERS}
+    k = _check_threshold(p["suppress_below"] or 0)
+    if p["synthetic"] is None:
+        decision = decide(p["data"], p["adverse_events"], p["seed"], k)
+    else:  # the pipeline decided; which files were the user's only words the banner
+        given = tuple(n for n in ("data", "adverse_events") if p[n] is not None)
+        decision = Decision(synthetic=bool(p["synthetic"]), suppress_below=k,
+                            user_inputs=() if p["synthetic"] else given)
+    if style:
+        import matplotlib.pyplot as plt
+
+        plt.rcParams.update({"figure.dpi": 110, "axes.spines.top": False,
+                             "axes.spines.right": False})
+        pd.set_option("display.precision", 4)
+    folder = Path(tables)
+    folder.mkdir(parents=True, exist_ok=True)
+    cohort = get_cohort(data=p["data"], seed=p["seed"])
+    return Chapter(p, decision, cohort, folder)
 
 
 # --------------------------------------------------------------------------- paper vs ours
@@ -406,7 +625,7 @@ def compare_with_paper(rows, decimals: int | None = None) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- plots
-def plot_km(result, ax=None, suppress_below: int = 0, synthetic: bool = True, **kwargs):
+def plot_km(result, ax=None, suppress_below: int = 0, synthetic: bool = True, *, mask=None, **kwargs):
     """``KMResult.plot`` with the number-at-risk row masked below *suppress_below* for real data.
 
     Parameters
@@ -424,15 +643,18 @@ def plot_km(result, ax=None, suppress_below: int = 0, synthetic: bool = True, **
 
     Notes
     -----
-    Censor ticks and the steps of the curve still show individual events.
+    With masking the censor ticks are not drawn (each marks one patient); the steps of the
+    curve still show how many events happened at each time.
     """
-    if suppression_active(suppress_below, synthetic):
-        kwargs.setdefault("at_risk_format",
-                          lambda n: f"<{suppress_below}" if 0 < n < suppress_below else str(n))
+    m = _mask(suppress_below, synthetic, mask)
+    if m.active:
+        kwargs.setdefault("at_risk_format", m.count)
+        kwargs["censors"] = False  # a tick marks one patient
     return result.plot(ax=ax, **kwargs)
 
 
-def plot_forest(result, ax=None, suppress_below: int = 0, synthetic: bool = True, **kwargs):
+def plot_forest(result, ax=None, suppress_below: int = 0, synthetic: bool = True, *, mask=None,
+                **kwargs):
     """``SubgroupResult.plot`` (forest plot) without the patient counts when they are masked.
 
     Parameters
@@ -449,8 +671,9 @@ def plot_forest(result, ax=None, suppress_below: int = 0, synthetic: bool = True
     -------
     matplotlib.axes.Axes
     """
-    if suppression_active(suppress_below, synthetic):
-        small = suppress_small_counts(result.summary[["n"]], suppress_below) \
+    m = _mask(suppress_below, synthetic, mask)
+    if m.active:
+        small = suppress_small_counts(result.summary[["n"]], m.k) \
             if "n" in result.summary else None
         if small is not None and small["n"].astype(str).str.startswith("<").any():
             kwargs["n"] = None
@@ -625,7 +848,7 @@ def _record(df: pd.DataFrame, label, columns, names: dict, kept: dict) -> dict:
 
 def rows_used_table(df: pd.DataFrame, analyses, labels: dict | None = None, kept: dict | None = None,
                     title: str | None = None, notes=(), suppress_below: int = 0,
-                    synthetic: bool = True) -> RowsUsed:
+                    synthetic: bool = True, *, mask=None) -> RowsUsed:
     """How many patients each of several analyses used, and why the others were left out.
 
     Parameters
@@ -672,13 +895,14 @@ def rows_used_table(df: pd.DataFrame, analyses, labels: dict | None = None, kept
         raise ParameterError("give the analyses as a dict: label -> the columns it needs")
     names = dict(labels or {})
     kept = dict(kept or {})
-    k = suppress_below if suppression_active(suppress_below, synthetic) else 0
+    k = _mask(suppress_below, synthetic, mask).k
     records = [_record(df, label, _check_frame(df, cols), names, kept) for label, cols in analyses.items()]
     return RowsUsed(records, len(df), title=title, notes=notes, k=k)
 
 
 def rows_used(df: pd.DataFrame, columns, label: str | None = None, labels: dict | None = None,
-              kept: dict | None = None, suppress_below: int = 0, synthetic: bool = True) -> RowsUsed:
+              kept: dict | None = None, suppress_below: int = 0, synthetic: bool = True, *,
+              mask=None) -> RowsUsed:
     """The sentence under an analysis: how many patients it used and why others were left out.
 
     "This analysis used 90 of 93 patients; 3 were left out: missing ECOG (2), missing AFP (2)."
@@ -711,11 +935,11 @@ def rows_used(df: pd.DataFrame, columns, label: str | None = None, labels: dict 
     :func:`hcc.table_one` see :func:`table_one_rows_used`.
     """
     return rows_used_table(df, {label: columns}, labels=labels, kept=kept,
-                           suppress_below=suppress_below, synthetic=synthetic)
+                           suppress_below=suppress_below, synthetic=synthetic, mask=mask)
 
 
 def table_one_rows_used(df: pd.DataFrame, by: str, variables, labels: dict | None = None,
-                        suppress_below: int = 0, synthetic: bool = True) -> RowsUsed:
+                        suppress_below: int = 0, synthetic: bool = True, *, mask=None) -> RowsUsed:
     """Per variable of Table 1: how many patients its P-value uses.
 
     Parameters
@@ -747,12 +971,12 @@ def table_one_rows_used(df: pd.DataFrame, by: str, variables, labels: dict | Non
     return rows_used_table(df, analyses, labels=names, title="Patients used by each P-value of Table 1",
                            notes=("Missing values are shown in Table 1 as a \"Missing\" row; "
                                   "percentages and P use complete cases.",),
-                           suppress_below=suppress_below, synthetic=synthetic)
+                           suppress_below=suppress_below, synthetic=synthetic, mask=mask)
 
 
 def screen_rows_used(df: pd.DataFrame, time: str, event: str, screen, labels: dict | None = None,
                      title: str | None = None, suppress_below: int = 0,
-                     synthetic: bool = True) -> RowsUsed:
+                     synthetic: bool = True, *, mask=None) -> RowsUsed:
     """Patients used by each univariate Cox model of a screen and by the multivariable model.
 
     Parameters
@@ -799,4 +1023,4 @@ def screen_rows_used(df: pd.DataFrame, time: str, event: str, screen, labels: di
                            title=title or f"Patients used by each Cox model of {time}",
                            notes=("Each model leaves out the patients missing one of its covariates "
                                   "(R's na.omit).",),
-                           suppress_below=suppress_below, synthetic=synthetic)
+                           suppress_below=suppress_below, synthetic=synthetic, mask=mask)

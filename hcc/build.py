@@ -369,28 +369,31 @@ def _recover(project: Project) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# privacy switch, run log
+# run log (the privacy decision itself is hcc.privacy.decide)
 # --------------------------------------------------------------------------------------
-def _is_synthetic(params: dict[str, Any]) -> bool:
-    """True only for the shipped (or seed-reconstructed) synthetic cohort.
+def _check_inputs(params: dict[str, Any]) -> int:
+    """Run :func:`hcc.readiness.check_inputs` on the build's files: print every problem as one
+    line on stderr (warnings too) and return 1 when the book cannot run (2: a file cannot be
+    read), else 0."""
+    from .errors import ValidationError
+    from .readiness import check_inputs, errors
 
-    Any doubt (a user file that :func:`hcc.data.is_shipped_cohort` does not recognise, or
-    that function failing) counts as real data: the notebooks then hide row-level output.
-    """
-    if params.get("data") is None and params.get("adverse_events") is None:
-        return True
     try:
-        from .data import is_shipped_cohort
-    except Exception:
-        return False
-    for name in ("data", "adverse_events"):
-        if params.get(name) is not None:
-            try:
-                if not bool(is_shipped_cohort(Path(params[name]))):
-                    return False
-            except Exception:
-                return False
-    return True
+        problems = check_inputs(params.get("data"), params.get("adverse_events"), params.get("seed"))
+    except ValidationError as exc:
+        for p in exc.problems:
+            print(f"error: {_one_line(str(p), 400)}", file=sys.stderr)
+        print("error: nothing was built; the previous site is untouched", file=sys.stderr)
+        return 2
+    for p in problems:
+        kind = "error" if p.severity != "warning" else "warning"
+        text = _one_line(str(p), 400).replace(": warning: ", ": ", 1)
+        print(f"{kind}: {text}", file=sys.stderr, flush=True)
+    if errors(problems):
+        print("error: nothing was built (the book cannot run on this data; `hcc validate` "
+              "lists the same problems); the previous site is untouched", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _prepare_cohort(params: dict[str, Any], out) -> None:
@@ -468,7 +471,9 @@ def read_run_log(path: str | os.PathLike | None = None) -> dict[str, Any]:
     dict
         ``{"format": 1, "available": bool, "built_at": str | None,
         "parameters": {name: value}`` (file parameters as file names only),
-        ``"synthetic": bool, "suppress_below": int, "seed": int,
+        ``"synthetic": bool, "suppress_below": int, "masking": {"synthetic", "suppress_below",
+        "user_inputs", "masked_below", "reason"}`` (:meth:`hcc.privacy.Decision.as_record`),
+        ``"seed": int,
         "data": {"data" | "adverse_events": {"source", "file", "sha256"}},
         "packages": {name: version}, "platform": str,
         "notebooks": [{"name", "seconds", "executed_at"}]}`` — the notebooks executed
@@ -480,7 +485,8 @@ def read_run_log(path: str | os.PathLike | None = None) -> dict[str, Any]:
     log = _read_json(Path(path))
     if not log:
         return {"format": RUN_LOG_FORMAT, "available": False, "built_at": None,
-                "parameters": {}, "synthetic": None, "suppress_below": None, "seed": None,
+                "parameters": {}, "synthetic": None, "suppress_below": None, "masking": None,
+                "seed": None,
                 "data": {}, "packages": _versions(), "platform": _platform(), "notebooks": []}
     log.setdefault("available", True)
     return log
@@ -507,8 +513,9 @@ def _platform() -> str:
     return f"{platform.system()} {platform.machine()}, Python {platform.python_version()}"
 
 
-def _write_run_log(project: Project, params: dict[str, Any], synthetic: bool,
+def _write_run_log(project: Project, params: dict[str, Any], decision,
                    names: list[str]) -> None:
+    synthetic = decision.synthetic
     rows = []
     for name in names:
         stamp = _read_json(project.stamps_dir / f"{name}.json") or {}
@@ -522,6 +529,7 @@ def _write_run_log(project: Project, params: dict[str, Any], synthetic: bool,
         "parameters": _public_params(params),
         "synthetic": synthetic,
         "suppress_below": params.get("suppress_below"),
+        "masking": decision.as_record(),
         "seed": params.get("seed"),
         "data": _data_record(params, synthetic),
         "packages": _versions(),
@@ -944,7 +952,7 @@ class _Printer:
 def run_build(overrides: dict[str, str] | None = None, params_file: Path | None = None,
               data: str | None = None, only: list[str] | None = None, jobs: int | None = None,
               progress: bool = True, *, root: str | os.PathLike | None = None,
-              strict: bool = False) -> int:
+              strict: bool = False, adverse_events: str | None = None) -> int:
     """Execute the notebooks and build the site; return the exit code.
 
     Parameters
@@ -955,6 +963,11 @@ def run_build(overrides: dict[str, str] | None = None, params_file: Path | None 
         A YAML file of parameters (``--params``).
     data : str, optional
         Cohort file (``--data``); same as ``-p data=PATH``, and wins over it.
+    adverse_events : str, optional
+        Adverse-event file (``--adverse-events``); same as ``-p adverse_events=PATH``, and
+        wins over it. A user's file (cohort or adverse events) is checked by
+        :func:`hcc.readiness.check_inputs` before anything runs: any error stops the build
+        (exit 1, one line per problem on stderr), warnings are printed.
     only : list of str, optional
         Execute only these notebooks (``03_survival``, ``03`` or a path); the others keep
         their executed copies (executed only if they have none). The site is still built.
@@ -972,7 +985,8 @@ def run_build(overrides: dict[str, str] | None = None, params_file: Path | None 
     -------
     int
         0 built (or nothing to do); 1 a notebook or the site build failed, another build is
-        running, or a problem with the project files; 2 invalid parameters;
+        running, the book cannot run on the data, or a problem with the project files;
+        2 invalid parameters or an unreadable data file;
         130/143 interrupted (SIGINT/SIGTERM). Errors are printed as one line on stderr.
     """
     project = _project(root)
@@ -989,6 +1003,8 @@ def run_build(overrides: dict[str, str] | None = None, params_file: Path | None 
     merged = dict(overrides or {})
     if data is not None:
         merged["data"] = Path(data)
+    if adverse_events is not None:
+        merged["adverse_events"] = Path(adverse_events)
     try:
         params = load_params(merged, params_file,
                              defaults=project.params_file if project.params_file.is_file()
@@ -1004,6 +1020,12 @@ def run_build(overrides: dict[str, str] | None = None, params_file: Path | None 
     if jobs is not None and (not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1):
         return fail(f"--jobs: expected a whole number of at least 1, got {jobs!r}", 2)
     n_jobs = jobs or os.cpu_count() or 1
+
+    # 1b. a user's file: can the book run on it? (hcc validate's checks; nothing runs before)
+    if params.get("data") is not None or params.get("adverse_events") is not None:
+        code = _check_inputs(params)
+        if code:
+            return code
 
     # 2. lock; signals become exceptions so that every exit cleans up
     lock = _BuildLock(project.lock_file)
@@ -1024,7 +1046,10 @@ def run_build(overrides: dict[str, str] | None = None, params_file: Path | None 
     state: dict[str, Any] = {}
     try:
         _recover(project)
-        synthetic = _is_synthetic(params)
+        from .privacy import decide_params
+
+        decision = decide_params(params)  # the one decision; notebooks only read it
+        synthetic = decision.synthetic
         nb_params = {**params, "synthetic": synthetic}
         _prepare_cohort(params, out)
         common = _common_inputs(project, nb_params)
@@ -1056,7 +1081,7 @@ def run_build(overrides: dict[str, str] | None = None, params_file: Path | None 
                     f"{'privacy mode: real data' if not synthetic else 'synthetic cohort'}):")
         todo = plan(first)
         _run_jobs(todo, project, nb_params, n_jobs, out)
-        _write_run_log(project, nb_params, synthetic, first)
+        _write_run_log(project, nb_params, decision, first)
         run_log_bytes = project.run_log.read_bytes() if project.run_log.is_file() else b""
         todo = plan(last, b"\nrun log " + hashlib.sha256(run_log_bytes).hexdigest().encode())
         _run_jobs(todo, project, nb_params, n_jobs, out)

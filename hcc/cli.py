@@ -2,12 +2,12 @@
 
 ::
 
-    hcc validate PATH [--mapping FILE.yaml] [--kind cohort|adverse_events]
+    hcc validate PATH [--mapping FILE.yaml] [--kind cohort|adverse_events] [--adverse-events PATH]
     hcc fidelity [--data PATH] [--json]
     hcc plausibility [--data PATH] [--adverse-events PATH] [--cutoff DATE] [--json]
     hcc reconstruct [--seed N] [--out DIR] [--no-cache] [--quiet]
-    hcc build [-p NAME=VALUE ...] [--params FILE.yaml] [--data PATH] [--only NOTEBOOK ...]
-              [--jobs N] [--quiet] [--strict]
+    hcc build [-p NAME=VALUE ...] [--params FILE.yaml] [--data PATH] [--adverse-events PATH]
+              [--only NOTEBOOK ...] [--jobs N] [--quiet] [--strict]
     hcc serve [--port N]
     hcc --version
 
@@ -62,6 +62,18 @@ def _cmd_validate(args) -> int:
         how = f" ({checked.attrs['format']})"
     layout = {"analysis": "analysis columns", "raw": "raw export columns with dates",
               "adverse_events": "adverse events"}.get(checked.layout, checked.layout)
+    book = []
+    if args.kind == "cohort":  # what the book needs, beyond the dictionary (hcc.readiness)
+        from hcc.readiness import check_inputs, errors
+
+        book = check_inputs(args.path, getattr(args, "adverse_events", None), mapping=args.mapping)
+        if errors(book):
+            for p in book:
+                _out(str(p))
+            n = len(errors(book))
+            _err(f"{name}: follows the data dictionary, but the book cannot run on it "
+                 f"({n} problem{'s' if n != 1 else ''}; each line names the chapter and the column)")
+            return EXIT_INVALID
     _out(f"{name}: valid — {len(frame)} rows, {layout}{how}")
     missing = frame.isna().sum()
     missing = missing[missing > 0]
@@ -71,6 +83,8 @@ def _cmd_validate(args) -> int:
     for col, k in missing.items():
         _out(f"{name}, column '{col}': {k} missing value{'s' if k != 1 else ''} "
              f"({100 * k / len(frame):.1f}%); analyses of this column leave those rows out")
+    for p in book:  # warnings: the book runs, these results are to be read with care
+        _out(str(p))
     return EXIT_OK
 
 
@@ -209,6 +223,8 @@ def _cmd_build(args) -> int:
     from hcc.build import run_build
 
     extra = {"strict": True} if args.strict else {}
+    if args.adverse_events is not None:
+        extra["adverse_events"] = args.adverse_events
     code = run_build(overrides=_parse_overrides(args.param),
                      params_file=Path(args.params) if args.params else None,
                      data=args.data, only=args.only or None, jobs=args.jobs,
@@ -269,11 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     v = sub.add_parser("validate", help="check a cohort or adverse-event file against the "
-                       "data dictionary (exit 0 valid, 1 invalid, 2 unreadable)")
+                       "data dictionary and what the book's chapters need (exit 0 valid, "
+                       "1 invalid, 2 unreadable)")
     v.add_argument("path", metavar="PATH", help="CSV, .xlsx or .parquet file")
     v.add_argument("--mapping", metavar="FILE.yaml", help="map other column names, labels "
                    "and date formats onto the data dictionary")
     v.add_argument("--kind", choices=("cohort", "adverse_events"), default="cohort")
+    v.add_argument("--adverse-events", metavar="PATH", dest="adverse_events",
+                   help="the adverse-event file to use with this cohort: its patients must be "
+                   "in the cohort (default: adverse_events.csv beside PATH, if any)")
     v.set_defaults(func=_cmd_validate)
 
     f = sub.add_parser("fidelity", help="the paper's numbers beside ours (exit 1 if any "
@@ -298,7 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
                    help="override a notebook parameter (repeatable)")
     b.add_argument("--params", metavar="FILE.yaml", help="parameters file")
-    b.add_argument("--data", metavar="PATH", help="run the book on this cohort file")
+    b.add_argument("--data", metavar="PATH", help="run the book on this cohort file "
+                   "(checked first as `hcc validate` does; row-level data are then never shown)")
+    b.add_argument("--adverse-events", metavar="PATH", dest="adverse_events",
+                   help="adverse-event file (one row per event) for chapter 6; with our "
+                   "cohort or with --data (default: adverse_events.csv beside --data, if any)")
     b.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="only these notebooks")
     b.add_argument("--jobs", type=int, default=None, metavar="N", help="parallel notebooks")
     b.add_argument("--quiet", action="store_true", help="no progress display")

@@ -329,14 +329,30 @@ def get_adverse_events(data: str | Path | None = None, seed: int | None = None,
     *path* names an adverse-event file explicitly. For a user's cohort file without *path*,
     an ``adverse_events.csv`` beside it is used if present, else ``None`` (no safety data).
     """
-    if path is not None and str(path).strip() != "":
-        return load_adverse_events(path, mapping=mapping)
-    if data is not None and str(data).strip() != "":
-        beside = Path(data).parent / "adverse_events.csv"
-        return load_adverse_events(beside) if beside.exists() else None
+    if (path is not None and str(path).strip() != "") or (data is not None and str(data).strip() != ""):
+        chosen = adverse_events_path(data, seed, path)
+        return None if chosen is None else load_adverse_events(chosen, mapping=mapping if path else None)
     if _is_default_seed(seed):
         return load_adverse_events()
     return load_adverse_events(_reconstructed(int(seed)) / "adverse_events.csv")
+
+
+def adverse_events_path(data: str | Path | None = None, seed: int | None = None,
+                        path: str | Path | None = None) -> Path | None:
+    """The adverse-event file :func:`get_adverse_events` reads for these arguments (the rule
+    in one place; :func:`hcc.privacy.decide` judges the same file). Never reconstructs.
+
+    *path* when given; else, for a user's *data* file, an ``adverse_events.csv`` beside it if
+    present (None otherwise); else the shipped table, or the seed's cached one.
+    """
+    if path is not None and str(path).strip() != "":
+        return Path(path)
+    if data is not None and str(data).strip() != "":
+        beside = Path(data).parent / "adverse_events.csv"
+        return beside if beside.exists() else None
+    if _is_default_seed(seed):
+        return paths.ADVERSE_EVENTS_CSV
+    return _seed_dir(int(seed)) / "adverse_events.csv"
 
 
 def is_shipped_cohort(df_or_path: pd.DataFrame | str | Path) -> bool:

@@ -32,6 +32,8 @@ class Problem:
     column: str | None
     row: int | None  # 1-based data row as a spreadsheet user counts it (header = row 1 → first data row = 2)
     message: str
+    #: "error" (the file cannot be used) or "warning" (usable; results to read with care).
+    severity: str = "error"
 
     def __str__(self) -> str:
         where = [self.file]
@@ -39,7 +41,8 @@ class Problem:
             where.append(f"column '{self.column}'")
         if self.row is not None:
             where.append(f"row {self.row}")
-        return f"{', '.join(where)}: {self.message}"
+        tag = "warning: " if self.severity == "warning" else ""
+        return f"{', '.join(where)}: {tag}{self.message}"
 
 
 class ValidationError(HCCError):

@@ -99,11 +99,13 @@ class SafetyResult(Result):
                                     f"{'Fisher exact' if self.test == 'fisher' else 'chi-square' + (' with Yates correction' if self.test == 'yates' else '')}."]
         return body + "".join(f"<p class='hcc-note'>{html.escape(n)}</p>" for n in notes)
 
-    def plot(self, ax=None, top: int | None = 15, severe: bool = False, colors=None):
+    def plot(self, ax=None, top: int | None = 15, severe: bool = False, colors=None, mask=None):
         """Horizontal bars (seaborn) of the percentage of patients per term by arm; returns the Axes.
 
         ``severe=True`` plots grade ≥ ``grade_min_severe`` instead of any grade; ``top`` keeps
-        the most frequent terms.
+        the most frequent terms. With an active ``mask`` (:class:`hcc.privacy.Mask`) a bar
+        for fewer than ``mask.k`` patients is not drawn (its length would give the count)
+        and the axis label says so.
         """
         import matplotlib.pyplot as plt
         import seaborn as sns
@@ -114,14 +116,18 @@ class SafetyResult(Result):
         bt = self.by_term if top is None else self.by_term.head(top)
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 0.35 * max(len(bt), 3) + 1.2))
-        long = pd.DataFrame([{"term": t, "arm": a, "pct": bt.loc[t, f"{a} {kind} %"]}
+        hide = mask is not None and mask.active
+        long = pd.DataFrame([{"term": t, "arm": a,
+                              "pct": np.nan if hide and mask.is_small(bt.loc[t, f"{a} {kind} n"])
+                              else bt.loc[t, f"{a} {kind} %"]}
                              for t in bt.index for a in self.arms])
         if len(long) == 0:
             ax.text(0.5, 0.5, "No adverse events", ha="center", va="center", transform=ax.transAxes)
             return ax
         sns.barplot(data=long, y="term", x="pct", hue="arm", hue_order=self.arms,
                     palette=group_colors(self.arms, colors), orient="h", saturation=1, ax=ax)
-        ax.set_xlabel("Patients (%)" + (f", grade ≥ {self.grade_min_severe}" if severe else ", any grade"))
+        ax.set_xlabel("Patients (%)" + (f", grade ≥ {self.grade_min_severe}" if severe else ", any grade")
+                      + (f"\nbars for fewer than {mask.k} patients are not drawn" if hide else ""))
         ax.set_ylabel("")
         ax.legend(title=self.arm_col, frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
         return ax

@@ -23,6 +23,8 @@ nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("papermill")
 pytest.importorskip("jupyter_book")
 
+from corpus.hostile import BOOK_CASES  # noqa: E402
+from corpus.hostile import build as build_case  # noqa: E402
 from hcc import build  # noqa: E402
 from hcc.build import Project, _BuildLock, _swap_in, notebook_order, read_run_log, run_build  # noqa: E402
 
@@ -218,15 +220,25 @@ def test_changed_package_source_reexecutes(project, frozen_package, monkeypatch)
     assert sorted(executions(project)[n0:]) == ["01_a", "02_b", "08_reproducibility"]
 
 
+def _valid_cohort(path: Path, age: int | None = None) -> Path:
+    """A cohort file the book can use (the corpus's valid toy cohort); *age* edits row 1."""
+    from corpus.hostile import cohort
+
+    df = cohort()
+    if age is not None:
+        df.loc[0, "age"] = age
+    df.to_csv(path, index=False)
+    return path
+
+
 def test_changed_data_file_reexecutes(project, tmp_path):
     # reference: a data file's bytes are an input; privacy mode follows (not synthetic)
-    data = tmp_path / "cohort.csv"
-    data.write_text("patient_id\nA\n")
+    data = _valid_cohort(tmp_path / "cohort.csv")
     assert run(project, data=str(data)) == 0
     n0 = len(executions(project))
     assert run(project, data=str(data)) == 0
     assert executions(project)[n0:] == []
-    data.write_text("patient_id\nB\n")
+    _valid_cohort(data, age=44)
     assert run(project, data=str(data)) == 0
     assert sorted(executions(project)[n0:]) == ["01_a", "02_b", "08_reproducibility"]
     nb = nbformat.read(str(project / "book" / "01_a.ipynb"), as_version=4)
@@ -307,14 +319,35 @@ def test_invalid_parameters_exit_2_before_anything_runs(project, capsys):
 
 
 def test_hostile_file_name_reaches_the_notebook_as_text(project, tmp_path):
-    hostile = tmp_path / '"); open("PWNED", "w"); ("'
-    hostile.write_text("patient_id\nA\n")
+    hostile = _valid_cohort(tmp_path / '"); open("PWNED", "w"); ("')
     assert run(project, data=str(hostile), only=["01_a"]) == 0
     nb = nbformat.read(str(project / "book" / "01_a.ipynb"), as_version=4)
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                    for o in c.get("outputs", []))
     assert f"params: {str(hostile)!r}" in text
     assert not list(project.rglob("PWNED")) and not list(tmp_path.rglob("PWNED*"))
+
+
+@pytest.mark.parametrize("case", [c for c in BOOK_CASES if c.exit], ids=lambda c: c.name)
+def test_data_the_book_cannot_use_is_refused_before_any_notebook_runs(case, project, tmp_path,
+                                                                       capsys):
+    # reference: issue 13 — `hcc build` runs hcc validate's checks first and stops with that
+    # list: exit 1, one line per problem naming the chapter and the column, no traceback,
+    # nothing already built lost
+    site = project / "_build" / "html"
+    before, copies = tree_hashes(site), tree_hashes(project / "book")
+    n0 = len(executions(project))
+    path, extra = build_case(case, tmp_path)
+    capsys.readouterr()
+    assert run(project, data=str(path), adverse_events=extra[1] if extra else None) == 1
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    problems = [ln for ln in err if " cannot run: " in ln]
+    assert problems and all(ln.startswith("error: ") for ln in problems), err
+    assert any(f"column '{case.column}'" in ln for ln in problems), err
+    assert all(ln.split(": ", 2)[2][:2].isdigit() for ln in problems), err  # "07_discussion ..."
+    assert "nothing was built" in err[-1] and "Traceback" not in "\n".join(err)
+    assert len(executions(project)) == n0
+    assert tree_hashes(site) == before and tree_hashes(project / "book") == copies
 
 
 def test_second_build_is_refused_while_one_holds_the_lock(project, capsys):

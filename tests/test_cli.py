@@ -121,9 +121,10 @@ def test_build_parses_parameters_and_delegates(monkeypatch, capsys, tmp_path):
     seen = {}
     fake = types.ModuleType("hcc.build")
 
-    def run_build(overrides, params_file, data, only, jobs, progress=True, *, strict=False):
+    def run_build(overrides, params_file, data, only, jobs, progress=True, *, strict=False,
+                  adverse_events=None):
         seen.update(overrides=overrides, params_file=params_file, data=data, only=only,
-                    jobs=jobs, progress=progress, strict=strict)
+                    jobs=jobs, progress=progress, strict=strict, adverse_events=adverse_events)
         return 0
 
     fake.run_build = run_build
@@ -135,6 +136,12 @@ def test_build_parses_parameters_and_delegates(monkeypatch, capsys, tmp_path):
     assert seen["overrides"] == {"seed": "5", "k_small": "3"}
     assert seen["only"] == ["01_intro"] and seen["jobs"] == 2 and seen["data"] == "x.csv"
     assert seen["strict"] is False and seen["progress"] is True
+    assert seen["adverse_events"] is None
+    code, _ = run(capsys, "build", "--data", "x.csv", "--adverse-events", "my ae.csv")
+    assert code == 0 and seen["data"] == "x.csv" and seen["adverse_events"] == "my ae.csv"
+    # issue 13: both flags are documented in `hcc build --help`
+    code, text = run(capsys, "build", "--help")
+    assert code == 0 and "--data PATH" in text and "--adverse-events PATH" in text
     code, _ = run(capsys, "build", "--strict", "--quiet")
     assert code == 0 and seen["strict"] is True and seen["progress"] is False
     code, text = run(capsys, "build", "-p", "novalue")
