@@ -659,7 +659,7 @@ def plot_forest(result, ax=None, suppress_below: int = 0, synthetic: bool = True
 
     Parameters
     ----------
-    result : hcc.cox.SubgroupResult
+    result : hcc.cox_tables.SubgroupResult
     ax : matplotlib Axes, optional
     suppress_below, synthetic
         As :func:`show_table`. When masking is active the ``n`` column is left out of the

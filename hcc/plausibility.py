@@ -565,7 +565,7 @@ def _scan_rows(rows, cohort):
 def _subgroup_table(design, ep) -> tuple[pd.DataFrame, dict, list[str]]:
     """hcc.subgroup_hr per variable (one failing variable does not stop the others) and the
     likelihood-ratio interaction P per variable."""
-    from hcc.cox import subgroup_hr
+    from hcc.cox_tables import subgroup_hr
 
     t, e = f"{ep}_months", f"{ep}_event"
     parts, p_int, skipped = [], {}, []
@@ -596,7 +596,7 @@ def interaction_lr(df: pd.DataFrame, time: str, event: str, treatment: str,
     """
     from scipy.stats import chi2
 
-    from hcc.cox import cox
+    from hcc.coxph import cox
 
     d = df[[time, event, treatment, subgroup]].dropna()
     z = (d[treatment] == sorted(d[treatment].unique())[-1]).astype(float)

@@ -193,7 +193,7 @@ def _check_models(cohort, file, problems) -> None:
 
 def _trial_fit(cohort, coded, ep: str, terms) -> str | None:
     """Fit the model as the chapter will (R coxph, Efron); the reason it fails, else None."""
-    from hcc.cox import cox
+    from hcc.coxph import cox
     from hcc.errors import ConvergenceError, DataError
 
     time, event, _ = ENDPOINTS[ep]
