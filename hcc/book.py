@@ -529,6 +529,32 @@ class Chapter:
                                        own_cohort="data" in decision.user_inputs
                                        or "adverse_events" not in decision.user_inputs)
 
+    def _folder(self):
+        """Folder of a synthetic cohort's files (shipped or a seed's), else None."""
+        from hcc import paths
+        from hcc.data import _is_default_seed, _reconstructed
+
+        if self.params.get("data") is not None:
+            return None
+        seed = self.params.get("seed")
+        return paths.DATA_DIR if _is_default_seed(seed) else _reconstructed(int(seed))
+
+    @property
+    def data_file(self):
+        """The file the cohort came from, with dates where there are any: the user's file,
+        or the synthetic cohort's raw export (``cohort_raw.csv``)."""
+        folder = self._folder()
+        return self.params.get("data") if folder is None else folder / "cohort_raw.csv"
+
+    @property
+    def manifest(self) -> dict | None:
+        """The generator's manifest of a synthetic cohort (seed, data cut-off, fidelity);
+        None for a user's file."""
+        import json
+
+        folder = self._folder()
+        return None if folder is None else json.loads((folder / "manifest.json").read_text())
+
     @property
     def ae(self):
         if not self._ae_loaded:

@@ -119,6 +119,8 @@ def _cmd_fidelity(args) -> int:
             "items": [{k: clean(v) for k, v in r.items()} for r in s.to_dict("records")],
             "score": rep.score,
             "exact_2dp": {"equal": rep.exact_2dp[0], "compared": rep.exact_2dp[1]},
+            "as_printed": {k: {"equal": int(r["equal"]), "compared": int(r["compared"])}
+                           for k, r in rep.as_printed().iterrows()},
             "passed": rep.passed,
             "notes": list(rep.notes),
         }
@@ -140,6 +142,8 @@ def _cmd_fidelity(args) -> int:
                  + (f", {v['excluded']} excluded" if v["excluded"] else ""))
         eq, n = rep.exact_2dp
         _out(f"HR and CI limits equal at the printed 2 decimals: {eq}/{n}")
+        for sec, row in rep.as_printed().iterrows():
+            _out(f"Cox numbers as printed ({sec}): {row['equal']}/{row['compared']}")
         for note in rep.notes:
             _out(f"Note: {note}")
     return EXIT_OK if rep.passed else EXIT_INVALID

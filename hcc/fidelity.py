@@ -32,7 +32,8 @@ from hcc._results import Result
 from hcc.errors import DataError
 
 SECTIONS = ("Table 1", "Survival", "Table 2", "Table 3", "Fig. 3", "Response", "Safety")
-COLUMNS = ["item", "section", "kind", "paper", "ours", "tolerance", "ok", "exact_2dp", "note"]
+COLUMNS = ["item", "section", "kind", "paper", "ours", "tolerance", "ok", "exact_2dp",
+           "as_printed", "note"]
 HR_TOL, CI_TOL, P_TOL = 0.03, 0.05, 0.01
 PFS_DEFINITION = ("PFS uses the standard definition: progression, or death without earlier "
                   "progression, is an event. With it, the Table 3 TACE row cannot match "
@@ -48,9 +49,12 @@ def _printed_ok(pr: paper.Printed, x: float, decimals: int | None = None) -> boo
 
 
 def _rel_ok(pr: paper.Printed, x: float, tol: float) -> bool:
+    """Within *tol* (relative) of the printed value — or printing as the paper prints it
+    at two decimals: for a small limit such as 0.06 the printed rounding (0.055–0.065) is
+    wider than 5%, and a value that prints as the paper's is never a miss."""
     if x is None or not np.isfinite(x):
         return False
-    return abs(x / pr.value - 1.0) <= tol + 1e-12
+    return abs(x / pr.value - 1.0) <= tol + 1e-12 or _printed_ok(pr, x, 2)
 
 
 def _p_ok(pr: paper.Printed, x: float) -> bool:
@@ -121,6 +125,18 @@ class FidelityResult(Result):
         sub = t[t["exact_2dp"].map(lambda v: isinstance(v, (bool, np.bool_)))]
         return int(sub["exact_2dp"].astype(bool).sum()), int(len(sub))
 
+    def as_printed(self) -> pd.DataFrame:
+        """Cox numbers (HR, CI limits, P of Tables 2–3 and the BCLC-B subgroup) that print as
+        the paper prints them — HR and limits at 2 decimals, P at its printed decimals —
+        per section and in all (``equal``, ``compared``); flagged (excluded) rows are not
+        compared."""
+        t = self._table
+        sub = t[t["as_printed"].map(lambda v: isinstance(v, (bool, np.bool_)))]
+        g = sub.groupby("section", sort=False)["as_printed"]
+        out = pd.DataFrame({"equal": g.sum().astype(int), "compared": g.size()})
+        out.loc["all"] = [int(out["equal"].sum()), int(out["compared"].sum())]
+        return out
+
     def score_frame(self) -> pd.DataFrame:
         """``score`` as a table (sections as rows)."""
         return pd.DataFrame(self.score).T[["passed", "total", "excluded"]]
@@ -146,10 +162,11 @@ class FidelityResult(Result):
 
 
 # --------------------------------------------------------------------------- helpers
-def _row(rows, item, section, kind, printed, ours, tolerance, ok, exact=np.nan, note=""):
+def _row(rows, item, section, kind, printed, ours, tolerance, ok, exact=np.nan, note="",
+         as_printed=np.nan):
     rows.append({"item": item, "section": section, "kind": kind, "paper": str(printed),
                  "ours": ours, "tolerance": tolerance, "ok": ok, "exact_2dp": exact,
-                 "note": note})
+                 "as_printed": as_printed, "note": note})
 
 
 def cox_design(cohort: pd.DataFrame) -> pd.DataFrame:
@@ -248,11 +265,14 @@ def _hr_rows(rows, section, prefix, term_label, printed, ours, flag_note):
         else:
             tol, ok = _p_tolerance(pr), _p_ok(pr, v)
         exact = _printed_ok(pr, v, 2) if kind in ("hr", "ci") else np.nan
+        # as printed: HR and CI limits at 2 decimals, P at its printed decimals (issue 9)
+        as_printed = bool(_printed_ok(pr, v, 2 if kind in ("hr", "ci") else None))
         note = ""
         if flag_note:
             tol, ok, note = "excluded", np.nan, flag_note
-            exact = np.nan
-        _row(rows, f"{prefix}: {term_label} {name}", section, kind, pr, v, tol, ok, exact, note)
+            exact = as_printed = np.nan
+        _row(rows, f"{prefix}: {term_label} {name}", section, kind, pr, v, tol, ok, exact, note,
+             as_printed)
 
 
 def _cox_rows(rows, design):

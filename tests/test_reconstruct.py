@@ -150,16 +150,27 @@ def test_coherence_rules(raw, cohort, manifest):
     died = raw["death_date"] != ""
     assert (cohort.loc[no_prog & died, "pfs_event"] == 1).all()
     assert (cohort.loc[no_prog, "pfs_months"] == cohort.loc[no_prog, "os_months"]).all()
-    # best response vs the first assessment (day 60-90)
+    # best response vs the scan schedule (calibrate.FIRST_SCAN, NON_PD_MIN, MIN_PPS)
+    from hcc.reconstruct import calibrate as cal
+
     pfs_days = np.rint(cohort["pfs_months"] * 30).astype(int)
     os_days = np.rint(cohort["os_months"] * 30).astype(int)
     pd_ = cohort["best_response"] == "PD"
-    assert ((~no_prog[pd_]) & (pfs_days[pd_] <= 90)).all()
-    assert ((pfs_days[~pd_] > 60) & (os_days[~pd_] > 60)).all()
-    # dates
+    assert ((~no_prog[pd_]) & (pfs_days[pd_] <= cal.FIRST_SCAN[1])).all()
+    assert (pfs_days[pd_] >= cal.CLINICAL_PD_MIN).all()
+    assert ((pfs_days[~pd_] >= cal.NON_PD_MIN) & (os_days[~pd_] >= cal.NON_PD_MIN)).all()
+    pps = (os_days - pfs_days)[(~no_prog) & died]
+    assert (pps >= cal.MIN_PPS).all()
+    # dates: staggered entry, no start before every drug of the regimen was available
+    from hcc import drugs
+
     start = _days(raw["start_date"])
     assert start.min() >= pd.Timestamp("2018-05-01") and start.max() <= pd.Timestamp("2021-05-31")
     assert start.dt.to_period("Q").nunique() >= 8  # staggered entry
+    avail = raw["regimen"].map(lambda r: pd.Timestamp(drugs.regimen_available_from(r)))
+    assert (start >= avail).all()
+    alive = raw["death_date"] == ""
+    assert raw.loc[alive, "last_contact_date"].value_counts().max() <= 0.2 * alive.sum()
     cutoff = pd.Timestamp(manifest["data_cutoff"])
     last = _days(raw["last_contact_date"])
     assert (last <= cutoff).all()
@@ -216,7 +227,7 @@ def test_adverse_event_terms_do_not_differ_between_arms(ae, cohort):
     """The paper: "no significant difference in the incidence of different types of AEs"
     between arms. Every CTCAE term (any grade, patients with the term by arm) has
     R ``chisq.test`` (Yates) P >= 0.05, and the generator's own Yates P agrees with R."""
-    from hcc.reconstruct.generator import ae_term_pvalues
+    from hcc.reconstruct.adverse_events import ae_term_pvalues
 
     arm_of = cohort.set_index("patient_id")["arm"]
     terms = sorted(ae["term"].unique())
@@ -315,8 +326,9 @@ def _state_from_cohort(cohort):
     pfs_e = cohort["pfs_event"].to_numpy()
     prog = (pfsd < osd) | ((pfs_e == 1) & (os_e == 0))
     otype = np.where(os_e == 1, np.where(prog, 1, 0), np.where(prog, 2, 3)).astype(np.int64)
+    resp = cohort["best_response"].map({"CR": 0, "PR": 1, "SD": 2, "PD": 3})
     return {"X": X, "arm": (cohort["arm"] == "TKI-ICI").astype(np.int64).to_numpy(),
-            "otype": otype, "osd": osd, "pfsd": pfsd}
+            "otype": otype, "osd": osd, "pfsd": pfsd, "resp": resp.to_numpy(np.int64)}
 
 
 def _fast(cohort):
@@ -325,7 +337,7 @@ def _fast(cohort):
     st = _state_from_cohort(cohort)
     n = len(cohort)
     cb, cse, kmv, lr, fu, ordr, ts, es = cal.workspace(n)
-    cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], ordr, ts, es, cb,
+    cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"], ordr, ts, es, cb,
                   cse, kmv, lr, fu, cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0,
                   cal.SUB_SLOT, cal.K_BCLC, 1e-14, 200)
     return cb, cse, kmv, lr, fu
@@ -433,7 +445,7 @@ def test_search_path_converges_to_r(cohort, r_fits):
         cb, cse, kmv, lr, fu, ordr, ts, es = cal.workspace(len(cohort))
         cb[:] = start
         assert 1e-9 > cal.SEARCH_TOL_MIN  # so the fits below take the search path
-        cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], ordr, ts, es,
+        cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"], ordr, ts, es,
                       cb, cse, kmv, lr, fu, cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0,
                       cal.SUB_SLOT, cal.K_BCLC, 1e-9, 50)
         _assert_cox_fits_equal_r(cb, cse, r_fits)
@@ -574,3 +586,142 @@ def test_manifest_fidelity_agrees_with_r(r_fits, manifest):
 def test_shipped_cohort_cox_all_within_tolerance(r_fits):
     """Every HR within 3%, CI limit within 5%, P within 0.01 of hcc.paper (R coxph)."""
     assert not _cox_misses(r_fits)
+
+
+# ----------------------------------------------------------------------------- the model
+def _model_draws(n, seed=3):
+    from hcc.reconstruct import generator, model
+
+    rng = np.random.default_rng(seed)
+    cut = generator._window(generator.calibrate_cutoff())[0]
+    rules = generator.model_rules()
+    ages = model.draw_ages(rng)
+    return cut, [model.draw_cohort(rng, cut, rules, ages) for _ in range(n)]
+
+
+def test_model_draws_keep_the_printed_counts_and_the_timing_rules():
+    """Every draw of the generating model (hcc.reconstruct.model) has the paper's counts
+    exactly (events, responses, regimens per arm) and keeps every rule the calibrator keeps
+    (calibrate.valid: the scan schedule, post-progression survival, drug availability)."""
+    from hcc.reconstruct import calibrate as cal
+    from hcc.reconstruct import model
+
+    cut, draws = _model_draws(12)
+    names = model.regimen_codes()
+    for st in draws:
+        for a, arm in enumerate(ARMS):
+            idx = st["arm"] == a
+            assert int((st["otype"][idx] <= 1).sum()) == paper.EVENTS["os"][a]
+            assert int((st["otype"][idx] <= 2).sum()) == paper.EVENTS["pfs"][a]
+            got = {r: int((st["resp"][idx] == k).sum()) for k, r in enumerate(model.RESPONSES)}
+            assert got == paper.RESPONSE[arm]
+            regs = pd.Series([names[r] for r in st["regimen"][idx]]).value_counts().to_dict()
+            assert regs == paper.REGIMENS[arm]
+        for i in range(len(st["osd"])):
+            assert cal.valid(i, st["otype"], st["osd"], st["pfsd"], st["resp"], cut, st["avail"])
+        assert (st["start"] >= st["avail"]).all()
+
+
+def test_model_primary_progressors_progress_at_the_first_scan():
+    """The model's own property (issue 9): primary progressors are found at the first scan
+    (6–13 weeks) — a minority earlier on clinical grounds — and responders later."""
+    from hcc.reconstruct import calibrate as cal
+
+    _, draws = _model_draws(20, seed=5)
+    pd_days = np.concatenate([st["pfsd"][st["resp"] == 3] for st in draws])
+    at_scan = (pd_days >= cal.FIRST_SCAN[0]) & (pd_days <= cal.FIRST_SCAN[1])
+    assert at_scan.mean() >= 0.8
+    assert pd_days.min() >= cal.CLINICAL_PD_MIN
+    for st in draws:
+        prog = (st["otype"] == 1) | (st["otype"] == 2)
+        resp_prog = st["pfsd"][prog & (st["resp"] <= 1)]
+        sd_prog = st["pfsd"][prog & (st["resp"] == 2)]
+        assert resp_prog.min(initial=10 ** 6) > cal.FIRST_SCAN[0]
+        assert np.median(sd_prog) > cal.FIRST_SCAN[1]
+
+
+def test_model_draws_are_deterministic():
+    _, a = _model_draws(2, seed=9)
+    _, b = _model_draws(2, seed=9)
+    for x, y in zip(a, b):
+        for k in x:
+            np.testing.assert_array_equal(x[k], y[k])
+
+
+def test_model_ages_meet_the_printed_quartiles_without_clipping():
+    """Ages meet the printed median [Q1, Q3] and Kruskal–Wallis P (scipy as reference)
+    and show no pile-up at a bound (the old generator clipped at 30)."""
+    from scipy.stats import kruskal
+
+    from hcc.reconstruct import model
+    from hcc.tables import quantile_type7
+
+    for seed in range(6):
+        a, b = model.draw_ages(np.random.default_rng(seed))
+        assert paper.AGE_P.matches(kruskal(a, b).pvalue)
+        assert model._kruskal_p(a, b) == pytest.approx(kruskal(a, b).pvalue, rel=1e-12)
+        for arr, key in ((a, "TKI"), (b, "TKI-ICI"), (np.r_[a, b], "Overall")):
+            for pr, v in zip(paper.AGE[key], quantile_type7(arr, [0.5, 0.25, 0.75])):
+                assert pr.matches(v)
+        ages = np.r_[a, b]
+        assert ages.min() >= model.AGE_RANGE[0] and ages.max() <= model.AGE_RANGE[1]
+        assert (ages == ages.min()).sum() <= 3 and (ages == ages.max()).sum() <= 3
+
+
+# ----------------------------------------------------------------------------- realism
+def test_stratified_binary_cox_equals_statsmodels(cohort):
+    """realism.strat_binary_cox (the search's OS-by-response statistic) equals statsmodels
+    PHReg with Breslow ties and arm strata (reference)."""
+    from statsmodels.duration.hazard_regression import PHReg
+
+    from hcc.reconstruct.realism import strat_binary_cox
+
+    o = np.argsort(cohort["os_months"].to_numpy(), kind="mergesort")
+    c = cohort.iloc[o]
+    t = np.rint(c["os_months"].to_numpy() * 30)
+    e = c["os_event"].to_numpy().astype(np.int64)
+    g = (c["arm"] == "TKI-ICI").to_numpy().astype(np.int64)
+    x = (c["best_response"] == "PD").to_numpy().astype(float)
+    b, se = strat_binary_cox(t, e, g, x, np.ones(len(t), np.int64), 0.0, 50)
+    ref = PHReg(t, x[:, None], status=e, strata=g, ties="breslow").fit()
+    assert b == pytest.approx(ref.params[0], abs=1e-6)
+    assert se == pytest.approx(ref.bse[0], rel=1e-5)
+
+
+def test_smoothness_statistic_against_simulation_and_an_artefact():
+    """The event-free-stretch approximation (realism._log10_gap_p) against a Monte Carlo
+    of uniform spacings (the null), the Weibull shape against the report's fit
+    (plausibility.weibull_fit, itself checked against lifelines), and the statistics flag a
+    plateau-then-cliff curve."""
+    from hcc.plausibility import weibull_fit
+    from hcc.reconstruct.realism import weibull_shape
+
+    rng0 = np.random.default_rng(1)
+    x = np.sort(np.round(300 * rng0.weibull(1.4, 60)) + 1)
+    ev = (rng0.random(60) < 0.8).astype(np.int64)
+    assert weibull_shape(x, ev, 1.0, 30) == pytest.approx(weibull_fit(x, ev == 1)[0], rel=1e-6)
+    from hcc.reconstruct.realism import _log10_gap_p, smoothness
+
+    rng = np.random.default_rng(0)
+    d = 30
+    u = np.sort(rng.random((20000, d)) * d, axis=1)
+    gaps = np.max(np.diff(np.concatenate([np.zeros((20000, 1)), u], axis=1), axis=1), axis=1)
+    for g in (5.0, 6.0, 7.0):
+        assert 10 ** _log10_gap_p(g, d) == pytest.approx((gaps >= g).mean(), rel=0.15)
+    # a smooth exponential sample is unremarkable; a plateau then a cliff is not
+    t = np.sort(np.round(rng.exponential(300, 50)))
+    gap, pile, shape = smoothness(t, np.ones(50, np.int64), 0.0, 1.0)
+    assert gap > np.log10(0.01) and pile > np.log10(0.01)
+    assert 0.7 < shape < 1.4  # an exponential sample
+    cliff = np.sort(np.r_[np.linspace(10, 300, 4), np.linspace(300, 330, 20),
+                          np.linspace(340, 900, 6)]).round()
+    gap, pile, _ = smoothness(cliff, np.ones(len(cliff), np.int64), 0.0, 1.0)
+    assert min(gap, pile) < np.log10(0.01)
+
+
+def test_shipped_cohort_is_plausible():
+    """The shipped cohort passes every check of the plausibility report (issue 9)."""
+    from hcc import plausibility_report
+
+    res = plausibility_report()
+    assert res.passed, res.summary[res.summary["ok"] == False].to_string()  # noqa: E712

@@ -71,13 +71,13 @@ import math
 import numpy as np
 import pandas as pd
 
-from hcc import drugs, paper
+from hcc import drugs, paper, schema
 from hcc.errors import DataError
 
 __all__ = ["AE_COLUMNS", "AE_TERM_MAP", "draw_adverse_events", "yates_p", "ae_term_pvalues",
            "paper_fact_problems", "term_patients"]
 
-AE_COLUMNS = ["patient_id", "term", "grade", "immune_related", "led_to_discontinuation"]
+AE_COLUMNS = list(schema.AE_COLUMNS)
 ARMS = paper.ARMS  # ("TKI", "TKI-ICI")
 
 #: The paper's AE names (hcc.paper.IMMUNE_RELATED / DISCONTINUATIONS keys) → CTCAE v5 term.

@@ -35,6 +35,7 @@ import numpy as np
 from numba import njit
 
 from hcc import paper
+from hcc.reconstruct.realism import smoothness, strat_binary_cox
 from hcc.reconstruct.fastnum import (
     Z975,
     cox_multi,
@@ -69,9 +70,12 @@ N_SLOTS = SUB_SLOT + 1
 
 def workspace(n):
     """Fresh work arrays for :func:`full_eval` on *n* patients, in its argument order:
-    ``cb, cse, kmv, lr, fu, ordr, ts, es`` (coefficients, SEs, KM values, log-rank,
-    follow-up, per-endpoint sort order, times and events)."""
-    return (np.zeros(N_SLOTS), np.ones(N_SLOTS), np.zeros((4, 4)), np.zeros(2), np.zeros(1),
+    ``cb, cse, kmv, lr, fu, ordr, ts, es`` (coefficients, SEs, curve statistics, log-rank,
+    follow-up, per-endpoint sort order, times and events). ``kmv`` rows 0–3 are the curves
+    (endpoint × arm: KM median, lower, upper, smallest upper band, then the two realism
+    statistics of :func:`realism.smoothness` and the fitted Weibull shape); row 4 holds the cohort's realism statistics
+    (:data:`COHORT_STATS`)."""
+    return (np.zeros(N_SLOTS), np.ones(N_SLOTS), np.zeros((5, 7)), np.zeros(2), np.zeros(1),
             np.zeros((2, n), np.int64), np.zeros((2, n)), np.zeros((2, n), np.int64))
 #: covariates that moves may swap (age, and every binary Table 1 term but arm and BCLC).
 SWAPPABLE = np.array([TERM_INDEX[t] for t in TERMS if t not in ("second_line", "bclc")],
@@ -85,23 +89,56 @@ W_ACC_POLISH = 60.0
 #: Patients alive and lost to follow-up before the data cut-off allowed without penalty.
 LTFU_FREE = 9.0
 
-# item kinds
-K_LOGHR, K_LOGLO, K_LOGHI, K_Z, K_ABSZ, K_MED, K_LO, K_HI, K_NR, K_LR, K_FU, K_LTFU = range(12)
+# item kinds (K_CURVE and K_COHORT are realism items, not printed numbers)
+(K_LOGHR, K_LOGLO, K_LOGHI, K_Z, K_ABSZ, K_MED, K_LO, K_HI, K_NR, K_LR, K_FU, K_LTFU,
+ K_CURVE, K_COHORT) = range(14)
 KIND_NAMES = ("HR", "lower", "upper", "P", "screen", "median", "median lower",
-              "median upper", "median upper NR", "log-rank", "follow-up", "lost to follow-up")
+              "median upper", "median upper NR", "log-rank", "follow-up", "lost to follow-up",
+              "curve realism", "cohort realism")
+#: Kinds that score the plausibility of the cohort rather than a printed number.
+REALISM_KINDS = (K_CURVE, K_COHORT)
 
-#: Timing rules (days).
-MIN_PROG = 14  # earliest progression
-MIN_OS = 14
-FIRST_ASSESS = (60, 90)  # first mRECIST assessment window
+#: Timing rules (days) of the generating model (``model.py``) that every move keeps.
+#: mRECIST scans every 2–3 months (paper, Methods), the first at 6–13 weeks: a primary
+#: progressor (best response PD) is found at that first scan.
+FIRST_SCAN = (42, 91)
+#: ... or earlier on clinical grounds, but not in the first three weeks.
+CLINICAL_PD_MIN = 21
+#: A CR/PR/SD patient had a scan without progression, so was alive and progression-free
+#: for at least eight weeks (mRECIST: stable disease needs a scan at six weeks or later).
+NON_PD_MIN = 56
+#: Shortest time from documented progression to death.
+MIN_PPS = 7
+#: Days an alive patient's last visit may lie before the data cut-off (visits every
+#: 2–3 months); alive patients seen earlier than that are lost to follow-up.
+LAST_VISIT_GAP = 90
+
+#: Realism statistics of one curve (columns 4, 5 of ``kmv``'s rows 0–3): log10 P of the
+#: largest event-free stretch and of the densest pile-up (``realism.smoothness``, fitted
+#: Weibull hazard), from the start of the compensator per endpoint (OS from day 0; PFS
+#: after the first scan window, where the scan schedule no longer shapes the events).
+CURVE_T0 = (0.0, float(FIRST_SCAN[1]))
+#: Cohort realism statistics, ``kmv[4, c]``: 0 log HR of death, best response PD vs
+#: disease control (stratified by arm); 1 log HR of death, CR/PR vs SD; 2 primary
+#: progressors progressing before the first scan window.
+COHORT_STATS = ("OS HR PD vs disease control", "OS HR CR/PR vs SD",
+                "primary progressors before the first scan")
+#: Bounds the search keeps (band: where the penalty is zero; acceptance: what
+#: ``hcc.plausibility`` requires): log10 P of each curve statistic ≥ log10 0.05 (report 0.01);
+#: HR PD vs DC ≥ 1.6 (report 1.5); HR CR/PR vs SD ≤ 1.0 (report 1.2); early primary
+#: progressors ≤ 15% of them (report 25%).
+CURVE_P = (0.05, 0.01)
+HR_PD = (1.6, 1.5)
+HR_OR = (1.0, 1.2)
+EARLY_PD_SHARE = (0.15, 0.25)
 
 ENROL_START = "2018-05-01"
 ENROL_END = "2021-05-31"
 #: The data cut-off is a free parameter of the search, in days after ENROL_START, within
 #: [CUTOFF_MIN, CUTOFF_MAX] (2 months after the last enrolment .. the paper's submission).
-CUTOFF_MIN = "2021-07-31"
+CUTOFF_MIN = "2021-08-31"
 CUTOFF_MAX = "2022-08-31"
-CUTOFF_START = "2022-01-31"
+CUTOFF_START = "2021-09-30"
 
 
 def _zq(p: float) -> float:
@@ -128,10 +165,36 @@ def _hr_band(pr: paper.Printed, decimals: int = 2) -> tuple[float, float]:
     return math.log(max(v - h, 1e-9)), math.log(v + h)
 
 
+def _realism_rows(add, weight: float) -> None:
+    """The realism items (kinds :data:`REALISM_KINDS`): bounds of :data:`CURVE_P`,
+    :data:`HR_PD`, :data:`HR_OR` and :data:`EARLY_PD_SHARE`."""
+    lp = (math.log10(CURVE_P[0]), math.log10(CURVE_P[1]))
+    for e, ep in enumerate(ENDPOINTS):
+        for a, arm in enumerate(paper.ARMS):
+            for st, what in enumerate(("event-free stretch", "pile-up")):
+                add(K_CURVE, (e * 2 + a) * 2 + st, (lp[0], np.inf), (lp[1], np.inf), 0.3,
+                    weight, f"realism {ep} {arm} {what}", f"P >= {CURVE_P[1]:g}")
+    add(K_COHORT, 0, (math.log(HR_PD[0]), np.inf), (math.log(HR_PD[1]), np.inf),
+        math.log(1.1), weight, "realism " + COHORT_STATS[0], f">= {HR_PD[1]:g}")
+    add(K_COHORT, 1, (-np.inf, math.log(HR_OR[0])), (-np.inf, math.log(HR_OR[1])),
+        math.log(1.1), weight, "realism " + COHORT_STATS[1], f"<= {HR_OR[1]:g}")
+    n_pd = sum(paper.RESPONSE[a]["PD"] for a in paper.ARMS)
+    add(K_COHORT, 2, (0.0, math.floor(EARLY_PD_SHARE[0] * n_pd)),
+        (0.0, math.floor(EARLY_PD_SHARE[1] * n_pd)), 1.0, weight,
+        "realism " + COHORT_STATS[2], f"<= {math.floor(EARLY_PD_SHARE[1] * n_pd)}")
+
+
+def _acc_band(pr: paper.Printed, rel: float) -> tuple[float, float]:
+    """Acceptance interval (log scale) of an HR or CI limit: within *rel* of the printed
+    value, or printing as it (as ``hcc.fidelity`` counts it)."""
+    lo, hi = _hr_band(pr)
+    return min(math.log((1 - rel) * pr.value), lo), max(math.log((1 + rel) * pr.value), hi)
+
+
 def build_items(weights: dict | None = None) -> dict:
     """The table of scored items (one row per published number) as numpy arrays."""
     w = {"hr": 1.0, "ci": 1.0, "p": 0.6, "screen": 3.0, "km": 3.0, "nr": 3.0,
-         "lr": 1.0, "fu": 3.0, "ltfu": 1.0, "arm": 2.0}
+         "lr": 1.0, "fu": 3.0, "ltfu": 1.0, "arm": 2.0, "realism": 2.0}
     if weights:
         w.update(weights)
     rows = []
@@ -144,11 +207,10 @@ def build_items(weights: dict | None = None) -> dict:
         sign = -1.0 if hr < 1 else 1.0
         wt = 0.0 if flagged else 1.0
         wa = w["arm"] if armterm else 1.0
-        add(K_LOGHR, slot, _hr_band(spec["HR"]), (math.log(0.97 * hr), math.log(1.03 * hr)),
+        add(K_LOGHR, slot, _hr_band(spec["HR"]), _acc_band(spec["HR"], 0.03),
             math.log(1.03), w["hr"] * wt * wa, name + " HR", spec["HR"].text)
         for key, kind in (("lower", K_LOGLO), ("upper", K_LOGHI)):
-            v = spec[key].value
-            add(kind, slot, _hr_band(spec[key]), (math.log(0.95 * v), math.log(1.05 * v)),
+            add(kind, slot, _hr_band(spec[key]), _acc_band(spec[key], 0.05),
                 math.log(1.05), w["ci"] * wt * wa, f"{name} {key}", spec[key].text)
         p = spec["p"]
         if p.bound == "<":
@@ -198,6 +260,7 @@ def build_items(weights: dict | None = None) -> dict:
         paper.MEDIAN_FOLLOWUP.text)
     add(K_LTFU, 0, (0.0, LTFU_FREE), (0.0, np.inf), 2.0, w["ltfu"], "lost to follow-up",
         f"<= {LTFU_FREE:g}")
+    _realism_rows(add, w["realism"])
     cols = list(zip(*rows))
     return {
         "kind": np.array(cols[0], dtype=np.int64),
@@ -346,6 +409,11 @@ def fit_km(e, arm, ordr, ts, es, kmv, lr, fu):
         kmv[e * 2 + a, 1] = lo
         kmv[e * 2 + a, 2] = hi
         kmv[e * 2 + a, 3] = umin
+        k0 = kmv[e * 2 + a, 6] if kmv[e * 2 + a, 6] > 0 else 1.0
+        gap, pile, k = smoothness(t, ev, CURVE_T0[e], k0)
+        kmv[e * 2 + a, 4] = gap
+        kmv[e * 2 + a, 5] = pile
+        kmv[e * 2 + a, 6] = k
     lr[e] = logrank_chisq(ts[e], es[e], g)
     if e == 0:
         rev = np.empty(n, dtype=np.int64)
@@ -364,7 +432,7 @@ def count_ltfu(otype, osd, minadmin):
 
 
 @njit(cache=True)
-def eval_endpoint(e, X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr, fu,
+def eval_endpoint(e, X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse, kmv, lr, fu,
                   mterms, mp, mslot0, subslot, kbclc, tol, maxit):
     """Re-sort endpoint *e* (0 OS, 1 PFS) and refit everything that depends on it."""
     n = X.shape[0]
@@ -389,15 +457,45 @@ def eval_endpoint(e, X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr, f
         cse[slot] = s
     fit_multi(e, X, ordr, ts, es, cb, cse, mterms, mp, mslot0, tol, maxit)
     fit_km(e, arm, ordr, ts, es, kmv, lr, fu)
+    cohort_stats(e, arm, resp, ordr, ts, es, kmv)
     if e == 1:
         fit_sub(X, arm, ordr, ts, es, cb, cse, subslot, kbclc, tol, maxit)
 
 
 @njit(cache=True)
-def full_eval(X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr, fu,
+def cohort_stats(e, arm, resp, ordr, ts, es, kmv):
+    """The cohort realism statistics of endpoint *e* into ``kmv[4]`` (:data:`COHORT_STATS`):
+    OS by best response (e = 0), primary progressors before the first scan (e = 1)."""
+    n = arm.shape[0]
+    if e == 1:
+        c = 0
+        for r in range(n):
+            if resp[ordr[1, r]] == 3 and es[1, r] == 1 and ts[1, r] < FIRST_SCAN[0]:
+                c += 1
+        kmv[4, 2] = c
+        return
+    g = np.empty(n, dtype=np.int64)
+    x = np.empty(n)
+    use = np.ones(n, dtype=np.int64)
+    xo = np.empty(n)
+    useo = np.empty(n, dtype=np.int64)
+    for r in range(n):
+        i = ordr[0, r]
+        g[r] = arm[i]
+        x[r] = 1.0 if resp[i] == 3 else 0.0
+        xo[r] = 1.0 if resp[i] <= 1 else 0.0
+        useo[r] = 0 if resp[i] == 3 else 1
+    b, se = strat_binary_cox(ts[0], es[0], g, x, use, kmv[4, 0], 25)
+    kmv[4, 0] = b
+    b, se = strat_binary_cox(ts[0], es[0], g, xo, useo, kmv[4, 1], 25)
+    kmv[4, 1] = b
+
+
+@njit(cache=True)
+def full_eval(X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse, kmv, lr, fu,
               mterms, mp, mslot0, subslot, kbclc, tol, maxit):
     for e in range(2):
-        eval_endpoint(e, X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr, fu,
+        eval_endpoint(e, X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse, kmv, lr, fu,
                       mterms, mp, mslot0, subslot, kbclc, tol, maxit)
 
 
@@ -433,8 +531,12 @@ def item_values(cb, cse, kmv, lr, fu, ltfu, kind, slot):
             v[q] = lr[s]
         elif k == 10:
             v[q] = fu[0]
-        else:
+        elif k == 11:
             v[q] = ltfu
+        elif k == K_CURVE:  # slot: curve * 2 + statistic
+            v[q] = kmv[s // 2, 4 + s % 2]
+        else:
+            v[q] = kmv[4, s]
     return v
 
 
@@ -481,22 +583,29 @@ def score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi, scale, wei
 
 # ----------------------------------------------------------------------------- moves
 @njit(cache=True)
-def valid(i, otype, osd, pfsd, resp, maxfu):
+def valid(i, otype, osd, pfsd, resp, maxfu, avail):
+    """Whether patient *i* keeps the timing rules of the generating model: progression
+    and death in the order and windows of the scan schedule (:data:`FIRST_SCAN`,
+    :data:`NON_PD_MIN`, :data:`MIN_PPS`), follow-up no longer than the time from the
+    regimen's availability (``avail[i]`` days after the first enrolment date) to the data
+    cut-off (``maxfu`` days after the first enrolment date)."""
     o = osd[i]
     p = pfsd[i]
     ty = otype[i]
-    if o < 14 or o > maxfu:
+    if o < CLINICAL_PD_MIN or o > maxfu - avail[i]:
         return False
     prog = ty == 1 or ty == 2
     if prog:
-        if p < 14 or p > o - 1:
+        if p < CLINICAL_PD_MIN or p > o - 1:
+            return False
+        if ty == 1 and o - p < MIN_PPS:
             return False
     elif p != o:
         return False
     if resp[i] == 3:
-        if not prog or p > 90:
+        if not prog or p > FIRST_SCAN[1]:
             return False
-    elif p < 61:
+    elif p < NON_PD_MIN:
         return False
     return True
 
@@ -504,11 +613,11 @@ def valid(i, otype, osd, pfsd, resp, maxfu):
 @njit(cache=True)
 def _sample_pfs(rs, i, osd, resp):
     if resp[i] == 3:
-        lo = 14
-        hi = min(90, osd[i] - 1)
+        lo = CLINICAL_PD_MIN
+        hi = min(FIRST_SCAN[1], osd[i] - MIN_PPS)
     else:
-        lo = 61
-        hi = osd[i] - 1
+        lo = NON_PD_MIN
+        hi = osd[i] - MIN_PPS
     if hi < lo:
         return -1
     return lo + _randint(rs, hi - lo + 1)
@@ -544,7 +653,7 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
            best_X, best_age, best_otype, best_osd, best_pfsd, best_resp, best_info,
            kind, slot, blo, bhi, alo, ahi, scale, weight,
            mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc,
-           cutv, window, cutlo, cuthi, rs, step0, nsteps, budget, t0, t1, cur, wacc):
+           cutv, window, cutlo, cuthi, rs, step0, nsteps, budget, t0, t1, cur, wacc, avail):
     """Run moves ``step0 .. step0 + nsteps`` of a ``budget``-move annealing schedule.
 
     ``cur`` holds [score, n_acc, n_exact]; ``best_info`` [score, n_acc, n_exact, step,
@@ -646,6 +755,7 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
             pfsd[j] = pfi
             resp[i] = rej
             resp[j] = rei
+            ok = valid(i, otype, osd, pfsd, resp, maxfu, avail) and valid(j, otype, osd, pfsd, resp, maxfu, avail)
             mode = 2
         elif u < 0.78:
             d = int(math.exp(_unif(rs) * math.log(121.0)))
@@ -664,7 +774,7 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
                     mode = 2
                 else:
                     mode = 3
-            ok = valid(i, otype, osd, pfsd, resp, maxfu)
+            ok = valid(i, otype, osd, pfsd, resp, maxfu, avail)
         elif u < 0.88:
             if otype[i] == otype[j]:
                 continue
@@ -682,7 +792,7 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
                 elif not newprog:
                     pfsd[p] = osd[p]
             if ok:
-                ok = valid(i, otype, osd, pfsd, resp, maxfu) and valid(j, otype, osd, pfsd, resp, maxfu)
+                ok = valid(i, otype, osd, pfsd, resp, maxfu, avail) and valid(j, otype, osd, pfsd, resp, maxfu, avail)
             mode = 2
         elif u < 0.92:
             if otype[i] == 0:
@@ -696,7 +806,7 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
                 pfsd[i] = osd[i]
             else:
                 continue
-            ok = valid(i, otype, osd, pfsd, resp, maxfu)
+            ok = valid(i, otype, osd, pfsd, resp, maxfu, avail)
             mode = 2
         elif u < 0.93:
             d = 1 + _randint(rs, 60)
@@ -707,8 +817,8 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
                 continue
             mx = 0
             for q in range(n):
-                if osd[q] > mx:
-                    mx = osd[q]
+                if osd[q] + avail[q] > mx:
+                    mx = osd[q] + avail[q]
             if mx > nm:
                 continue
             maxfu = nm
@@ -720,14 +830,14 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
                 continue
             resp[i] = rej
             resp[j] = rei
-            ok = valid(i, otype, osd, pfsd, resp, maxfu) and valid(j, otype, osd, pfsd, resp, maxfu)
-            mode = 0
+            ok = valid(i, otype, osd, pfsd, resp, maxfu, avail) and valid(j, otype, osd, pfsd, resp, maxfu, avail)
+            mode = 2
         else:
             osd[i] = osj
             osd[j] = osi
             pfsd[i] = pfj
             pfsd[j] = pfi
-            ok = valid(i, otype, osd, pfsd, resp, maxfu) and valid(j, otype, osd, pfsd, resp, maxfu)
+            ok = valid(i, otype, osd, pfsd, resp, maxfu, avail) and valid(j, otype, osd, pfsd, resp, maxfu, avail)
             mode = 2
         if not ok:
             _put_back(X, age, otype, osd, pfsd, resp, i, j, xi, xj, agei, agej, oti, otj,
@@ -753,7 +863,7 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
             for e in range(2):
                 if (mode == 3 and e == 1) or (mode == 4 and e == 0):
                     continue
-                eval_endpoint(e, X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr,
+                eval_endpoint(e, X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse, kmv, lr,
                               fu, mterms, mp, mslot0, subslot, kbclc, tol, maxit)
             ltfu_new = count_ltfu(otype, osd, minadmin)
         s_new, nacc, nex = score(cb, cse, kmv, lr, fu, ltfu_new, kind, slot, blo, bhi,
@@ -873,7 +983,7 @@ def _better(s_new, n_new, s_cur, n_cur, lex):
 def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, es,
            kind, slot, blo, bhi, alo, ahi, scale, weight,
            mterms, mp, mslot0, subslot, swappable, kage, kecog, kpvtt, kmets, kbclc,
-           maxfu, minadmin, sweeps, maxshift, wacc, lex=False):
+           maxfu, minadmin, sweeps, maxshift, wacc, avail, lex=False):
     """Deterministic greedy descent after annealing: every covariate swap between two
     patients of the same arm, then every time shift of up to ``maxshift`` days, keeping
     then every exchange of whole outcomes between two patients of the same arm, keeping
@@ -885,7 +995,7 @@ def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, 
     n = X.shape[0]
     tol = SEARCH_TOL
     maxit = 3
-    full_eval(X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr, fu,
+    full_eval(X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse, kmv, lr, fu,
               mterms, mp, mslot0, subslot, kbclc, tol, 30)
     ltfu = count_ltfu(otype, osd, minadmin)
     s_cur, n_cur, nex = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi,
@@ -949,7 +1059,7 @@ def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, 
                                 pfsd[i] = osd[i]
                         else:
                             pfsd[i] += d
-                        if not valid(i, otype, osd, pfsd, resp, maxfu):
+                        if not valid(i, otype, osd, pfsd, resp, maxfu, avail):
                             osd[i] = o_old
                             pfsd[i] = p_old
                             continue
@@ -966,7 +1076,7 @@ def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, 
                                 continue
                             if which == 1 and e == 0:
                                 continue
-                            eval_endpoint(e, X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse,
+                            eval_endpoint(e, X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse,
                                           kmv, lr, fu, mterms, mp, mslot0, subslot, kbclc,
                                           tol, maxit)
                         lt = count_ltfu(otype, osd, minadmin)
@@ -1007,7 +1117,14 @@ def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, 
                     tmp = arr[i]
                     arr[i] = arr[j]
                     arr[j] = tmp
-                full_eval(X, arm, otype, osd, pfsd, ordr, ts, es, cb, cse, kmv, lr, fu,
+                if not (valid(i, otype, osd, pfsd, resp, maxfu, avail)
+                        and valid(j, otype, osd, pfsd, resp, maxfu, avail)):
+                    for arr in (otype, osd, pfsd, resp):
+                        tmp = arr[i]
+                        arr[i] = arr[j]
+                        arr[j] = tmp
+                    continue
+                full_eval(X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse, kmv, lr, fu,
                           mterms, mp, mslot0, subslot, kbclc, tol, maxit)
                 s_new, a1, a2 = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi,
                                       alo, ahi, scale, weight, wacc)

@@ -25,45 +25,48 @@ from hcc import paper
 from hcc.paths import CACHE_DIR, DEFAULT_SEED
 
 #: Bump when the generator's output for a given seed changes.
-GENERATOR_VERSION = "1.3.0"
+GENERATOR_VERSION = "2.0.0"
 #: Bump when the calibrated state for a given seed changes (search, score, moves).
-CALIBRATION_VERSION = "11"
+CALIBRATION_VERSION = "12"
 #: Moves per annealing chain (fixed budget → deterministic).
-DEFAULT_BUDGET = 1_500_000
+DEFAULT_BUDGET = 400_000
 #: Annealing chains at most (forked processes, in waves of WAVE that stop once a chain has
 #: every scored item in tolerance; see calibrate()).
-DEFAULT_CHAINS = 16
+DEFAULT_CHAINS = 24
 #: chains run side by side (a constant, so that a seed gives the same cohort on any machine)
 WAVE = 2
 CHUNK = 5_000
 #: Greedy sweeps after annealing (see calibrate.polish).
 POLISH_SWEEPS = 6
-#: Length (fraction of the budget) and temperatures of an optional cold refinement run
-#: from the best state with the steeper acceptance weight. Off: tried at 0.25, it did not
-#: raise the number of items in tolerance (it trades a few large misses for more small ones).
-REFINE_FRACTION = 0.0
-REFINE_T = (0.5, 0.003)
+#: Annealing temperatures (start, end) of a chain. The chain starts from a draw of the
+#: generating model, so it starts cool: the search repairs the draw rather than
+#: wandering away from it.
+START_T = (1.0, 0.003)
+#: A chain after the first wave: fraction of the budget and temperatures (start, end)
+#: of its run from the best state of the earlier waves.
+RESTART = (0.5, 0.3, 0.003)
 #: Repair phase (see :func:`repair`): sweeps of each lexicographic descent, kick rounds,
 #: moves per kick and the kick's temperatures.
 REPAIR_SWEEPS = 4
 REPAIR_ROUNDS = 3
 REPAIR_KICK = 3000
 REPAIR_T = (0.3, 0.01)
+#: Final descent towards the printed rounding: sweeps, and the weight of the acceptance
+#: tolerance in its score (small: the printed-rounding part of each penalty leads; the
+#: lexicographic rule still never gives up an item in tolerance).
+EXACT_SWEEPS = 3
+EXACT_WACC = 0.5
 #: Rounds of compound (two-swap) moves in the repair and evaluations allowed per round.
 PAIR_ROUNDS = 6
 PAIR_MAX_EVAL = 400_000
 
 ARM_ORDER = paper.ARMS  # rows 0..36 TKI, 37..92 TKI-ICI
-RESPONSES = ("CR", "PR", "SD", "PD")
-ANALYSIS_COLUMNS = [
-    "patient_id", "arm", "regimen", "age", "sex", "ecog", "etiology", "surgery", "tace",
-    "ablation", "tumor_number_gt3", "tumor_size_gt5", "pvtt", "metastases", "afp_gt400",
-    "child_pugh", "bclc", "os_months", "os_event", "pfs_months", "pfs_event", "best_response",
-]
-BASELINE_COLUMNS = ANALYSIS_COLUMNS[:17] + ["best_response"]
-RAW_COLUMNS = BASELINE_COLUMNS + ["start_date", "progression_date", "death_date",
-                                  "last_contact_date"]
-AE_COLUMNS = ["patient_id", "term", "grade", "immune_related", "led_to_discontinuation"]
+#: Model draws scored before a chain starts; the chain anneals from the best of them.
+START_DRAWS = 64
+#: Keys of the state that moves change (the others — arm, regimen, availability, start
+#: day — stay with their row).
+MOVING = ("X", "age", "otype", "osd", "pfsd", "resp")
+FIXED = ("arm", "arm_lo", "arm_n", "regimen", "avail", "start")
 
 #: The paper's AE names → CTCAE v5 terms; defined in hcc.reconstruct.adverse_events.
 from hcc.reconstruct.adverse_events import AE_TERM_MAP, draw_adverse_events  # noqa: E402
@@ -73,192 +76,127 @@ def _date(s: str) -> _dt.date:
     return _dt.date.fromisoformat(s)
 
 
-# ----------------------------------------------------------------------------- ages
-def _q7(x: np.ndarray, p: float) -> float:
-    x = np.sort(x)
-    h = (len(x) - 1) * p
-    lo = math.floor(h)
-    hi = min(lo + 1, len(x) - 1)
-    return float(x[lo] + (h - lo) * (x[hi] - x[lo]))
-
-
-def _kw_p(a: np.ndarray, b: np.ndarray) -> float:
-    """Kruskal–Wallis P for two groups with the tie correction (R ``kruskal.test``)."""
-    x = np.concatenate([a, b])
-    n = len(x)
-    vals, inv, cnt = np.unique(x, return_inverse=True, return_counts=True)
-    avg_rank = np.cumsum(cnt) - (cnt - 1) / 2.0
-    r = avg_rank[inv]
-    ra, rb = r[: len(a)].sum(), r[len(a):].sum()
-    h = 12.0 / (n * (n + 1)) * (ra ** 2 / len(a) + rb ** 2 / len(b)) - 3 * (n + 1)
-    h /= 1 - float((cnt ** 3 - cnt).sum()) / (n ** 3 - n)
-    return math.erfc(math.sqrt(max(h, 0.0) / 2.0))  # chi-square, 1 df
-
-
-def _band(pr: paper.Printed) -> tuple[float, float]:
-    h = 0.5 * 10.0 ** (-pr.decimals)
-    return pr.value - h - 1e-12, pr.value + h + 1e-12
-
-
-_AGE_BANDS = {k: [_band(p) for p in v] for k, v in paper.AGE.items()}
-_AGE_P_BAND = _band(paper.AGE_P)
-
-
-def _age_loss(a: np.ndarray, b: np.ndarray) -> float:
-    loss = 0.0
-    for arr, key in ((a, "TKI"), (b, "TKI-ICI"), (np.concatenate([a, b]), "Overall")):
-        for (lo, hi), q in zip(_AGE_BANDS[key], (0.5, 0.25, 0.75)):
-            v = _q7(arr, q)
-            if not lo <= v <= hi:
-                loss += min(abs(v - lo), abs(v - hi)) + 1
-    p = _kw_p(a, b)
-    lo, hi = _AGE_P_BAND
-    if not lo <= p <= hi:
-        loss += min(abs(p - lo), abs(p - hi)) * 100 + 0.1
-    return loss
-
-
-def make_ages(rng: np.random.Generator, max_iter: int = 20000) -> tuple[np.ndarray, np.ndarray]:
-    """Integer ages per arm matching the printed median [Q1, Q3] and Kruskal–Wallis P."""
-    def draw(n, med, q1, q3):
-        z = rng.normal(size=n)
-        z = (z - np.median(z)) / (np.quantile(z, 0.75) - np.quantile(z, 0.25))
-        return np.clip(np.round(med + z * (q3 - q1)), 30, 82).astype(np.int64)
-
-    a = draw(paper.ARM_N["TKI"], 53, 49, 60)
-    b = draw(paper.ARM_N["TKI-ICI"], 58.5, 51.5, 66.2)
-    loss = _age_loss(a, b)
-    for _ in range(max_iter):
-        if loss == 0:
-            break
-        arr = a if rng.random() < 0.4 else b
-        i = rng.integers(len(arr))
-        old = arr[i]
-        arr[i] = np.clip(old + rng.choice([-3, -2, -1, 1, 2, 3]), 30, 82)
-        new = _age_loss(a, b)
-        if new <= loss or rng.random() < 0.05:
-            loss = new
-        else:
-            arr[i] = old
-    if loss != 0:
-        raise RuntimeError("age search failed")
-    for arr, key in ((a, "TKI"), (b, "TKI-ICI"), (np.concatenate([a, b]), "Overall")):
-        assert all(p.matches(_q7(arr, q)) for p, q in zip(paper.AGE[key], (0.5, 0.25, 0.75)))
-    assert paper.AGE_P.matches(_kw_p(a, b))
-    return a, b
-
-
-# ----------------------------------------------------------------------------- initial state
-def _binary_counts() -> dict[str, tuple[int, int]]:
-    """Number coded 1 per arm for each Cox term (coding of hcc.paper.COX_CODING)."""
-    out = {}
-    for term, (col, lvl) in paper.COX_CODING.items():
-        if term in ("age_gt60", "second_line"):
-            continue
-        out[term] = paper.TABLE1_COUNTS[col][lvl]
-    return out
-
-
-def initial_state(rng: np.random.Generator, ages: tuple[np.ndarray, np.ndarray], maxfu: int,
-                  minadmin: int) -> dict:
-    from hcc.reconstruct import calibrate as cal
-
-    n_arm = [paper.ARM_N[a] for a in ARM_ORDER]
-    n = sum(n_arm)
-    nt = len(cal.TERMS)
-    X = np.zeros((n, nt))
-    arm = np.repeat([0, 1], n_arm).astype(np.int64)
-    age = np.concatenate(ages).astype(np.int64)
-    counts = _binary_counts()
-    lo = [0, n_arm[0]]
-    otype = np.zeros(n, np.int64)
-    osd = np.zeros(n, np.int64)
-    pfsd = np.zeros(n, np.int64)
-    resp = np.zeros(n, np.int64)
-    for a in range(2):
-        idx = np.arange(lo[a], lo[a] + n_arm[a])
-        na = n_arm[a]
-        for term, c in counts.items():
-            if term in ("ecog", "pvtt", "metastases", "bclc"):
-                continue
-            v = np.zeros(na)
-            v[: c[a]] = 1
-            X[idx, cal.TERM_INDEX[term]] = rng.permutation(v)
-        # ECOG / PVTT / metastases / BCLC with BCLC B <=> ECOG 0, no PVTT, no metastases
-        n_ecog1, n_pvtt, n_mets, n_c = (counts[t][a] for t in ("ecog", "pvtt", "metastases", "bclc"))
-        n_b = na - n_c
-        while True:
-            ecog = rng.permutation(np.r_[np.ones(n_ecog1), np.zeros(na - n_ecog1)])
-            e0 = np.flatnonzero(ecog == 0)
-            bset = rng.choice(e0, n_b, replace=False)
-            rest = np.setdiff1d(np.arange(na), bset)
-            pv = np.zeros(na)
-            me = np.zeros(na)
-            pv[rng.choice(rest, n_pvtt, replace=False)] = 1
-            me[rng.choice(rest, n_mets, replace=False)] = 1
-            stage_b = (ecog == 0) & (pv == 0) & (me == 0)
-            if stage_b.sum() == n_b:
-                break
-        X[idx, cal.K_ECOG] = ecog
-        X[idx, cal.K_PVTT] = pv
-        X[idx, cal.K_METS] = me
-        X[idx, cal.K_BCLC] = (~stage_b).astype(float)
-        X[idx, cal.K_ARM] = a
-        # outcomes
-        arm_name = ARM_ORDER[a]
-        n_os, n_pfs = paper.EVENTS["os"][a], paper.EVENTS["pfs"][a]
-        resp_list = np.concatenate([[RESPONSES.index(r)] * c
-                                    for r, c in paper.RESPONSE[arm_name].items()])
-        resp_a = rng.permutation(resp_list)
-        n_pd = int((resp_a == 3).sum())
-        n_pa = n_pfs - n_os
-        n_pdth = min(n_os, max(n_pd - n_pa, int(round(0.7 * n_os))))
-        types = np.r_[[2] * n_pa, [1] * n_pdth, [0] * (n_os - n_pdth), [3] * (na - n_pfs)]
-        prog_types = rng.permutation(types[: n_pa + n_pdth])
-        other = rng.permutation(types[n_pa + n_pdth:])
-        pd_idx = np.flatnonzero(resp_a == 3)
-        non_pd = np.flatnonzero(resp_a != 3)
-        ty = np.empty(na, np.int64)
-        ty[pd_idx] = prog_types[:n_pd]
-        ty[non_pd] = rng.permutation(np.r_[prog_types[n_pd:], other])
-        med_os = paper.MEDIANS["os"][arm_name][0].value * 30
-        med_pfs = paper.MEDIANS["pfs"][arm_name][0].value * 30
-        for r in range(na):
-            i = idx[r]
-            for _ in range(1000):
-                t = ty[r]
-                fu_days = paper.MEDIAN_FOLLOWUP.value * 30
-                cens = int(min(maxfu, minadmin + rng.exponential(max(fu_days - minadmin, 30)))) \
-                    if rng.random() < 0.9 else int(rng.integers(61, minadmin + 1))
-                if t in (1, 2):
-                    p = int(rng.integers(14, 91)) if resp_a[r] == 3 else 61 + int(
-                        rng.exponential(med_pfs / math.log(2)))
-                    o = p + 1 + int(rng.exponential(max(med_os - med_pfs, 30) / math.log(2))) \
-                        if t == 1 else max(cens, p + 1)
-                else:
-                    o = max(14, int(rng.exponential(med_os / math.log(2)))) if t == 0 else cens
-                    p = o
-                otype[i], osd[i], pfsd[i], resp[i] = t, o, p, resp_a[r]
-                if cal.valid(i, otype, osd, pfsd, resp, maxfu):
-                    break
-            else:
-                raise RuntimeError("could not build a valid initial state")
-    X[:, cal.K_AGE] = (age > 60).astype(float)
-    return {"X": X, "age": age, "arm": arm, "otype": otype, "osd": osd, "pfsd": pfsd,
-            "resp": resp, "arm_lo": np.array(lo, np.int64), "arm_n": np.array(n_arm, np.int64)}
-
-
 # ----------------------------------------------------------------------------- chains
 def _window(cutoff: str) -> tuple[int, int]:
-    """(longest possible follow-up, shortest administrative follow-up) in days."""
+    """(longest possible follow-up, shortest follow-up of a patient not lost to
+    follow-up) in days: the cut-off minus the first enrolment date, and the cut-off minus
+    the last enrolment date minus the days an alive patient's last visit may lie before
+    the cut-off (``calibrate.LAST_VISIT_GAP``)."""
+    from hcc.reconstruct import calibrate as cal
+
     c = _date(cutoff)
-    maxfu = (c - _date(calibrate_consts()["ENROL_START"])).days
-    minadmin = (c - _date(calibrate_consts()["ENROL_END"])).days
+    maxfu = (c - _date(cal.ENROL_START)).days
+    minadmin = (c - _date(cal.ENROL_END)).days - cal.LAST_VISIT_GAP
     return maxfu, minadmin
 
 
+def calibrate_cutoff() -> str:
+    """The data cut-off a chain's search starts from (``calibrate.CUTOFF_START``)."""
+    from hcc.reconstruct import calibrate as cal
+
+    return cal.CUTOFF_START
+
+
+def model_rules() -> dict:
+    """The calibrator's timing constants that the generating model draws by."""
+    from hcc.reconstruct import calibrate as cal
+
+    keys = ("FIRST_SCAN", "CLINICAL_PD_MIN", "NON_PD_MIN", "MIN_PPS", "LAST_VISIT_GAP",
+            "ENROL_START", "ENROL_END", "TERM_INDEX")
+    return {k: getattr(cal, k) for k in keys}
+
+
+def start_state(rng: np.random.Generator, cutoff: str, draws: int = START_DRAWS) -> dict:
+    """The best of *draws* cohorts of the generating model (:mod:`model`), scored on the
+    printed numbers and the realism items: where a chain starts. The draws share one
+    draw of the ages."""
+    from hcc.reconstruct import calibrate as cal
+    from hcc.reconstruct import model
+
+    maxfu, minadmin = _window(cutoff)
+    items = cal.build_items()
+    it = _item_arrays(items)
+    bufs = cal.workspace(sum(paper.ARM_N.values()))
+    rules = model_rules()
+    best, best_key = None, None
+    ages = model.draw_ages(rng)  # the slowest step, and no printed number but age depends on it
+    for _ in range(draws):
+        st = model.draw_cohort(rng, maxfu, rules, ages)
+        cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"],
+                      *bufs[5:], *bufs[:5], *_fit_args(), 1e-9, 60)
+        lt = cal.count_ltfu(st["otype"], st["osd"], minadmin)
+        s, nacc, _ = cal.score(*bufs[:5], lt, *it)
+        if best_key is None or (-nacc, s) < best_key:
+            best, best_key = st, (-nacc, s)
+    return best
+
+
+def _item_arrays(items: dict) -> tuple:
+    return (items["kind"], items["slot"], items["blo"], items["bhi"], items["alo"],
+            items["ahi"], items["scale"], items["weight"])
+
+
+def _fit_args() -> tuple:
+    from hcc.reconstruct import calibrate as cal
+
+    return (cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0, cal.SUB_SLOT, cal.K_BCLC)
+
+
 def _cutoff_date(maxfu: int) -> str:
-    return (_date(calibrate_consts()["ENROL_START"]) + _dt.timedelta(days=int(maxfu))).isoformat()
+    from hcc.reconstruct import calibrate as cal
+
+    return (_date(cal.ENROL_START) + _dt.timedelta(days=int(maxfu))).isoformat()
+
+
+def model_rules() -> dict:
+    """The calibrator's timing constants that the generating model draws by."""
+    from hcc.reconstruct import calibrate as cal
+
+    keys = ("FIRST_SCAN", "CLINICAL_PD_MIN", "NON_PD_MIN", "MIN_PPS", "LAST_VISIT_GAP",
+            "ENROL_START", "ENROL_END", "TERM_INDEX")
+    return {k: getattr(cal, k) for k in keys}
+
+
+def start_state(rng: np.random.Generator, cutoff: str, draws: int = START_DRAWS) -> dict:
+    """The best of *draws* cohorts of the generating model (:mod:`model`), scored on the
+    printed numbers and the realism items: where a chain starts. The draws share one
+    draw of the ages."""
+    from hcc.reconstruct import calibrate as cal
+    from hcc.reconstruct import model
+
+    maxfu, minadmin = _window(cutoff)
+    items = cal.build_items()
+    it = _item_arrays(items)
+    bufs = cal.workspace(sum(paper.ARM_N.values()))
+    rules = model_rules()
+    best, best_key = None, None
+    ages = model.draw_ages(rng)  # the slowest step, and no printed number but age depends on it
+    for _ in range(draws):
+        st = model.draw_cohort(rng, maxfu, rules, ages)
+        cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"],
+                      *bufs[5:], *bufs[:5], *_fit_args(), 1e-9, 60)
+        lt = cal.count_ltfu(st["otype"], st["osd"], minadmin)
+        s, nacc, _ = cal.score(*bufs[:5], lt, *it)
+        if best_key is None or (-nacc, s) < best_key:
+            best, best_key = st, (-nacc, s)
+    return best
+
+
+def _item_arrays(items: dict) -> tuple:
+    return (items["kind"], items["slot"], items["blo"], items["bhi"], items["alo"],
+            items["ahi"], items["scale"], items["weight"])
+
+
+def _fit_args() -> tuple:
+    from hcc.reconstruct import calibrate as cal
+
+    return (cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0, cal.SUB_SLOT, cal.K_BCLC)
+
+
+def _cutoff_date(maxfu: int) -> str:
+    from hcc.reconstruct import calibrate as cal
+
+    return (_date(cal.ENROL_START) + _dt.timedelta(days=int(maxfu))).isoformat()
 
 
 def calibrate_consts() -> dict:
@@ -270,28 +208,34 @@ def calibrate_consts() -> dict:
 
 
 def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
-              progress=None, slot: int = 0, t0: float = 3.0, t1: float = 0.003,
-              polish_sweeps: int = POLISH_SWEEPS) -> dict:
-    """One annealing chain from its own initial state; returns the best state found."""
+              progress=None, slot: int = 0, t0: float = START_T[0], t1: float = START_T[1],
+              polish_sweeps: int = POLISH_SWEEPS, init: dict | None = None) -> dict:
+    """One chain: the best of :data:`START_DRAWS` model draws, annealed for *budget* moves
+    from temperature *t0* down to *t1*, then repaired; returns the best state found.
+
+    With *init* (a result of an earlier chain: ``state`` and ``cutoff``) the chain starts
+    from that state instead, with a shorter, cooler run (:data:`RESTART`): chains after the
+    first wave continue the best one rather than start again from the model."""
     from hcc.reconstruct import calibrate as cal
-    from hcc.reconstruct.fastnum import Z975  # noqa: F401  (ensures compiled module loaded)
 
     rng = np.random.default_rng(chain_seed)
+    if init is None:
+        st = start_state(rng, cutoff)
+    else:
+        st = {k: np.array(v).copy() for k, v in init["state"].items()}
+        cutoff = init["cutoff"]
+        budget = max(1, int(budget * RESTART[0]))
+        t0, t1 = RESTART[1], RESTART[2]
     maxfu, minadmin = _window(cutoff)
-    ages = make_ages(rng)
-    st = initial_state(rng, ages, maxfu, minadmin)
-    items = cal.build_items()
-    n = len(st["age"])
-    cb, cse, kmv, lr, fu, ordr, ts, es = cal.workspace(n)
-    args_fit = (cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0, cal.SUB_SLOT, cal.K_BCLC)
-    cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], ordr, ts, es, cb,
-                  cse, kmv, lr, fu, *args_fit, 1e-9, 60)
+    it = _item_arrays(cal.build_items())
+    bufs = cal.workspace(len(st["age"]))
+    cb, cse, kmv, lr, fu, ordr, ts, es = bufs
+    cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"], ordr, ts,
+                  es, cb, cse, kmv, lr, fu, *_fit_args(), 1e-9, 60)
     ltfu = cal.count_ltfu(st["otype"], st["osd"], minadmin)
-    it = (items["kind"], items["slot"], items["blo"], items["bhi"], items["alo"],
-          items["ahi"], items["scale"], items["weight"])
     s, nacc, nex = cal.score(cb, cse, kmv, lr, fu, ltfu, *it)
     cur = np.array([s, nacc, nex], dtype=np.float64)
-    best = {k: st[k].copy() for k in ("X", "age", "otype", "osd", "pfsd", "resp")}
+    best = {k: st[k].copy() for k in MOVING}
     best_info = np.array([s, nacc, nex, 0.0, maxfu])
     window = maxfu - minadmin
     cutv = np.array([maxfu], dtype=np.int64)
@@ -300,62 +244,44 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
     rs = np.array([np.uint64(chain_seed.generate_state(1, np.uint64)[0])], dtype=np.uint64)
     rest = (cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0, cal.SUB_SLOT, cal.SWAPPABLE,
             cal.K_AGE, cal.K_ECOG, cal.K_ARM, cal.K_PVTT, cal.K_METS, cal.K_BCLC)
-
-    def phase(nmoves, temp0, temp1, wacc, done):
-        step = 0
-        while step < nmoves:
-            k = min(CHUNK, nmoves - step)
-            cal.anneal(st["X"], st["age"], st["arm"], st["otype"], st["osd"], st["pfsd"],
-                       st["resp"], st["arm_lo"], st["arm_n"], cb, cse, kmv, lr, fu, ordr, ts,
-                       es, best["X"], best["age"], best["otype"], best["osd"], best["pfsd"],
-                       best["resp"], best_info, *it, *rest, cutv, window, cutlo, cuthi, rs,
-                       step, k, nmoves, temp0, temp1, cur, wacc)
-            step += k
-            if progress is not None:
-                progress[slot * 4: slot * 4 + 4] = [done + step, best_info[0], best_info[1],
-                                                    best_info[2]]
-
-    def restart_from_best(wacc):
-        for key in ("X", "age", "otype", "osd", "pfsd", "resp"):
-            st[key][...] = best[key]
-        cutv[0] = int(best_info[4])
-        cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], ordr, ts, es,
-                      cb, cse, kmv, lr, fu, *args_fit, 1e-9, 60)
-        lt = cal.count_ltfu(st["otype"], st["osd"], cutv[0] - window)
-        sc, na, ne = cal.score(cb, cse, kmv, lr, fu, lt, *it, wacc)
-        cur[:] = [sc, na, ne]
-        best_info[:3] = [sc, na, ne]
-
-    # 1. annealing; 2. a short cold run from the best state with the acceptance first
     t_start = time.perf_counter()
-    phase(budget, t0, t1, cal.W_ACC, 0)
-    refine = int(budget * REFINE_FRACTION)
-    if refine > 0:
-        restart_from_best(cal.W_ACC_POLISH)
-        phase(refine, REFINE_T[0], REFINE_T[1], cal.W_ACC_POLISH, budget)
-    step = budget + refine
-    window = int(window)
+    step = 0
+    while step < budget:
+        k = min(CHUNK, budget - step)
+        cal.anneal(st["X"], st["age"], st["arm"], st["otype"], st["osd"], st["pfsd"],
+                   st["resp"], st["arm_lo"], st["arm_n"], cb, cse, kmv, lr, fu, ordr, ts,
+                   es, best["X"], best["age"], best["otype"], best["osd"], best["pfsd"],
+                   best["resp"], best_info, *it, *rest, cutv, window, cutlo, cuthi, rs,
+                   step, k, budget, t0, t1, cur, cal.W_ACC, st["avail"])
+        step += k
+        if progress is not None:
+            progress[slot * 4: slot * 4 + 4] = [step, best_info[0], best_info[1], best_info[2]]
     annealed = int(best_info[1])
     t_anneal = time.perf_counter() - t_start
-
-    # repair: lexicographic descent and kicks from the best state found (deterministic)
     if polish_sweeps > 0:
-        for k in ("X", "age", "otype", "osd", "pfsd", "resp"):
+        for k in MOVING:
             st[k][...] = best[k]
         rep, fu_r, (nacc, s, nex) = repair(st, int(best_info[4]), window, rs)
-        ev_key = _fit_state(st, int(best_info[4]), window, it,
-                            (cb, cse, kmv, lr, fu, ordr, ts, es), cal.W_ACC_POLISH)
+        ev_key = _fit_state(st, int(best_info[4]), window, it, bufs, cal.W_ACC_POLISH)
         if (nacc, -s) > (ev_key[0], -ev_key[1]):
-            best = {k: rep[k] for k in ("X", "age", "otype", "osd", "pfsd", "resp")}
+            best = {k: rep[k] for k in MOVING}
             best_info[:3] = [s, nacc, nex]
             best_info[4] = fu_r
         else:
             best_info[:3] = [ev_key[1], ev_key[0], ev_key[2]]
+        # last: towards the printed rounding, never losing an item in tolerance
+        for k in MOVING:
+            st[k][...] = best[k]
+        _lex_polish(st, int(best_info[4]), window, it, bufs, EXACT_SWEEPS, EXACT_WACC)
+        key = _fit_state(st, int(best_info[4]), window, it, bufs, cal.W_ACC_POLISH)
+        if key[0] >= best_info[1]:
+            best = {k: st[k].copy() for k in MOVING}
+            best_info[:3] = [key[1], key[0], key[2]]
         if progress is not None:
             progress[slot * 4: slot * 4 + 4] = [step, best_info[0], best_info[1], best_info[2]]
     elif polish_sweeps == 0:  # warm-up: compile the descent only
-        _lex_polish(st, int(best_info[4]), window, it, (cb, cse, kmv, lr, fu, ordr, ts, es), 0)
-    best.update({"arm": st["arm"], "arm_lo": st["arm_lo"], "arm_n": st["arm_n"]})
+        _lex_polish(st, int(best_info[4]), window, it, bufs, 0)
+    best.update({k: st[k] for k in FIXED})
     return {"state": best, "score": float(best_info[0]), "n_acc": int(best_info[1]),
             "n_exact": int(best_info[2]), "best_step": int(best_info[3]),
             "n_acc_annealed": annealed, "cutoff": _cutoff_date(int(best_info[4])),
@@ -367,7 +293,7 @@ def _fit_state(st, maxfu, window, it, bufs, wacc):
     from hcc.reconstruct import calibrate as cal
 
     cb, cse, kmv, lr, fu, ordr, ts, es = bufs
-    cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], ordr, ts, es, cb,
+    cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"], ordr, ts, es, cb,
                   cse, kmv, lr, fu, cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0,
                   cal.SUB_SLOT, cal.K_BCLC, 1e-12, 100)
     lt = cal.count_ltfu(st["otype"], st["osd"], maxfu - window)
@@ -397,15 +323,19 @@ def _missing_covariates(st, maxfu) -> list[int]:
     return out
 
 
-def _lex_polish(st, maxfu, window, it, bufs, sweeps):
+def _lex_polish(st, maxfu, window, it, bufs, sweeps, wacc=None):
+    """:func:`calibrate.polish` with lexicographic acceptance (items in tolerance never
+    fall); *wacc* the weight of the acceptance tolerance in the score (default
+    ``calibrate.W_ACC_POLISH``; a small one makes the descent aim at the printed rounding)."""
     from hcc.reconstruct import calibrate as cal
 
+    wacc = cal.W_ACC_POLISH if wacc is None else wacc
     cb, cse, kmv, lr, fu, ordr, ts, es = bufs
     cal.polish(st["X"], st["age"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"],
                cb, cse, kmv, lr, fu, ordr, ts, es, *it, cal.MULTI_TERMS, cal.MULTI_P,
                cal.MULTI_SLOT0, cal.SUB_SLOT, cal.SWAPPABLE, cal.K_AGE, cal.K_ECOG,
                cal.K_PVTT, cal.K_METS, cal.K_BCLC, maxfu, maxfu - window, sweeps, 30,
-               cal.W_ACC_POLISH, True)
+               wacc, st["avail"], True)
 
 
 def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None = None,
@@ -431,7 +361,7 @@ def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None
     n_scored = int((items["weight"] > 0).sum())
     n = len(st["age"])
     bufs = cal.workspace(n)
-    keys = ("X", "age", "otype", "osd", "pfsd", "resp")
+    keys = MOVING
     st = {k: np.array(v).copy() for k, v in st.items()}
     _lex_polish(st, maxfu, window, it, bufs, REPAIR_SWEEPS)
     best = {k: v.copy() for k, v in st.items()}
@@ -487,7 +417,7 @@ def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None
                    cal.MULTI_SLOT0, cal.SUB_SLOT, cal.SWAPPABLE, cal.K_AGE, cal.K_ECOG,
                    cal.K_ARM, cal.K_PVTT, cal.K_METS, cal.K_BCLC, cutv, window, cutlo, cuthi,
                    rs, 0, REPAIR_KICK, REPAIR_KICK, REPAIR_T[0], REPAIR_T[1], cur,
-                   cal.W_ACC_POLISH)
+                   cal.W_ACC_POLISH, st["avail"])
         fu_r = int(cutv[0])
         _lex_polish(st, fu_r, window, it, bufs, REPAIR_SWEEPS)
         key = _fit_state(st, fu_r, window, it, bufs, cal.W_ACC_POLISH)
@@ -511,9 +441,9 @@ def warmup() -> float:
     return time.perf_counter() - t0
 
 
-def _worker(idx, seq, budget, cutoff, progress, queue):
+def _worker(idx, seq, budget, cutoff, progress, queue, init):
     try:
-        queue.put((idx, run_chain(seq, budget, cutoff, progress, idx)))
+        queue.put((idx, run_chain(seq, budget, cutoff, progress, idx, init=init)))
     except BaseException as exc:  # pragma: no cover - reported in the parent
         queue.put((idx, exc))
 
@@ -526,7 +456,7 @@ def evaluate_state(state: dict, cutoff: str) -> dict:
     items = cal.build_items()
     n = len(state["age"])
     cb, cse, kmv, lr, fu, ordr, ts, es = cal.workspace(n)
-    cal.full_eval(state["X"], state["arm"], state["otype"], state["osd"], state["pfsd"], ordr,
+    cal.full_eval(state["X"], state["arm"], state["otype"], state["osd"], state["pfsd"], state["resp"], ordr,
                   ts, es, cb, cse, kmv, lr, fu, cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0,
                   cal.SUB_SLOT, cal.K_BCLC, 1e-14, 200)
     ltfu = cal.count_ltfu(state["otype"], state["osd"], minadmin)
@@ -552,6 +482,7 @@ def evaluate_state(state: dict, cutoff: str) -> dict:
             shown = round(v, 4) if math.isfinite(v) else float("inf")
         rows.append({"item": items["name"][q], "kind": cal.KIND_NAMES[kind],
                      "paper": items["target"][q], "ours": shown, "scored": w > 0,
+                     "realism": kind in cal.REALISM_KINDS,
                      "printed_rounding": bool(inband), "in_tolerance": bool(acc)})
     return {"score": float(s), "n_acc": int(nacc), "n_exact": int(nex),
             "n_scored": int((items["weight"] > 0).sum()), "items": rows,
@@ -559,212 +490,161 @@ def evaluate_state(state: dict, cutoff: str) -> dict:
 
 
 # ----------------------------------------------------------------------------- output
-#: Redraws allowed to meet the per-term rule of :func:`_ae_table`.
-AE_MAX_TRIES = 500
-
-
-def yates_p(a_yes: int, a_n: int, b_yes: int, b_n: int) -> float:
-    """Two-sided P of the 2 × 2 chi-square test with Yates' continuity correction.
-
-    Notes
-    -----
-    As R's ``chisq.test(correct = TRUE)``: each |O − E| is reduced by min(0.5, |O − E|);
-    P from the chi-square distribution with 1 df.
-    """
-    obs = np.array([[a_yes, a_n - a_yes], [b_yes, b_n - b_yes]], dtype=float)
-    e = obs.sum(1, keepdims=True) * obs.sum(0, keepdims=True) / obs.sum()
-    if (e == 0).any():
-        return 1.0
-    d = np.abs(obs - e)
-    stat = float((((d - np.minimum(0.5, d)) ** 2) / e).sum())
-    return math.erfc(math.sqrt(stat / 2.0))
-
-
-def ae_term_pvalues(ae: pd.DataFrame, arm_of: dict) -> dict[str, float]:
-    """Per CTCAE term, Yates chi-square P of patients with the term (any grade) by arm."""
-    arms = pd.Series(arm_of)
-    n = {a: int((arms == a).sum()) for a in ARM_ORDER}
-    out = {}
-    for term, sub in ae.groupby("term", sort=True):
-        pats = sub["patient_id"].unique()
-        k = {a: int((arms.loc[pats] == a).sum()) for a in ARM_ORDER}
-        out[term] = yates_p(k[ARM_ORDER[0]], n[ARM_ORDER[0]], k[ARM_ORDER[1]], n[ARM_ORDER[1]])
-    return out
-
-
-def _ae_table(rng: np.random.Generator, arm: np.ndarray, ids: list[str]) -> pd.DataFrame:
-    """Adverse events with the paper's per-arm counts and no per-term arm difference.
-
-    The paper reports "no significant difference in the incidence of different types of
-    AEs" between arms: the table is redrawn from *rng* (deterministic, at most
-    ``AE_MAX_TRIES`` draws) until every term's Yates chi-square P (patients with the term,
-    any grade, by arm; :func:`ae_term_pvalues`) is at least 0.05.
-    """
-    arm_of = {ids[i]: ARM_ORDER[a] for i, a in enumerate(arm)}
-    for _ in range(AE_MAX_TRIES):
-        ae = _ae_draw(rng, arm, ids)
-        if min(ae_term_pvalues(ae, arm_of).values()) >= 0.05:
-            return ae
-    raise RuntimeError("could not draw adverse events without a per-term arm difference")
-
-
-def _ae_draw(rng: np.random.Generator, arm: np.ndarray, ids: list[str]) -> pd.DataFrame:
-    """One draw of the adverse-event table with the paper's per-arm counts."""
-    common = {  # term: (weight TKI, weight TKI-ICI)
-        "Hypertension": (0.45, 0.45), "Diarrhea": (0.35, 0.35),
-        "Palmar-plantar erythrodysesthesia syndrome": (0.30, 0.25),
-        "Rash maculo-papular": (0.15, 0.25), "Nausea": (0.25, 0.25), "Vomiting": (0.15, 0.15),
-        "Fatigue": (0.25, 0.25), "Anorexia": (0.20, 0.20), "Hypothyroidism": (0.08, 0.14),
-        "Proteinuria": (0.18, 0.18), "Aspartate aminotransferase increased": (0.12, 0.12),
-        "Platelet count decreased": (0.12, 0.12), "Hoarseness": (0.08, 0.08),
-    }
-    terms = list(common)
-    rows = []
-    for a, arm_name in enumerate(ARM_ORDER):
-        idx = np.flatnonzero(arm == a)
-        n_any = paper.AE_ANY[arm_name]
-        n_g34 = paper.AE_GRADE34[arm_name]
-        pats = rng.permutation(idx)
-        any_p = pats[:n_any]
-        g34 = set(any_p[:n_g34].tolist())
-        special = {}  # patient -> list of (term, grade, immune, discontinuation)
-        order = list(any_p)
-        k = 0
-        if arm_name == "TKI-ICI":
-            for term, cnt in paper.IMMUNE_RELATED.items():
-                for _ in range(cnt):
-                    special.setdefault(order[k], []).append([AE_TERM_MAP[term], 2, 1, 0])
-                    k += 1
-        disc = paper.DISCONTINUATIONS[arm_name]
-        # discontinuations: grade 3 events, in grade >= 3 patients
-        g34_list = [p for p in any_p if p in g34]
-        for q, term in enumerate(disc):
-            ct = AE_TERM_MAP.get(term, term)
-            if arm_name == "TKI-ICI" and term == "Immune-mediated hepatitis":
-                p = order[0]  # the first immune hepatitis patient
-                # make that patient a grade >= 3 one by swapping with a grade >= 3 patient
-                if p not in g34:
-                    swap = next(x for x in g34_list if x not in special)
-                    g34.discard(swap)
-                    g34.add(p)
-                    g34_list = [x for x in any_p if x in g34]
-                special[p][0] = [ct, 3, 1, 1]
-            else:
-                p = next(x for x in g34_list if x not in special)
-                special.setdefault(p, []).append([ct, 3, 0, 1])
-        for p in any_p:
-            ev = special.get(p, [])
-            w = np.array([common[t][a] for t in terms])
-            m = 1 + int(rng.binomial(3, 0.45))
-            chosen = list(rng.choice(terms, size=m, replace=False, p=w / w.sum()))
-            ev_terms = {e[0] for e in ev}
-            for t in chosen:
-                if t not in ev_terms:
-                    ev.append([t, int(rng.choice([1, 2], p=[0.6, 0.4])), 0, 0])
-            if p in g34 and not any(e[1] >= 3 for e in ev):
-                cand = [e for e in ev if e[2] == 0] or ev
-                e = cand[int(rng.integers(len(cand)))]
-                e[1] = 4 if rng.random() < 0.1 else 3
-            if p not in g34:
-                for e in ev:
-                    e[1] = min(e[1], 2)
-            for e in ev:
-                rows.append((ids[p], e[0], int(e[1]), int(e[2]), int(e[3])))
-    ae = pd.DataFrame(rows, columns=AE_COLUMNS)
-    return ae.sort_values(["patient_id", "term"], kind="mergesort").reset_index(drop=True)
-
-
 def _categories(state: dict, rng: np.random.Generator) -> pd.DataFrame:
+    """The baseline columns of the data dictionary from the state (etiology, in no model,
+    is allocated at random within the arm with the printed counts)."""
     from hcc.reconstruct import calibrate as cal
+    from hcc.reconstruct import model
 
     X = state["X"]
     arm = state["arm"]
-    n = len(arm)
     T = cal.TERM_INDEX
     df = pd.DataFrame({"arm": [ARM_ORDER[a] for a in arm]})
-    # regimen and etiology: not in any model, assigned at random within arm
-    reg = np.empty(n, dtype=object)
-    eti = np.empty(n, dtype=object)
-    for a, arm_name in enumerate(ARM_ORDER):
+    eti = np.empty(len(arm), dtype=object)
+    for a in range(len(ARM_ORDER)):
         idx = np.flatnonzero(arm == a)
-        reg[idx] = rng.permutation(np.concatenate(
-            [[r] * c for r, c in paper.REGIMENS[arm_name].items()]))
         eti[idx] = rng.permutation(np.concatenate(
             [[lv] * c[a] for lv, c in paper.TABLE1_COUNTS["etiology"].items()]))
-    df["regimen"] = reg
+    df["regimen"] = [model.regimen_codes()[r] for r in state["regimen"]]
     df["age"] = state["age"].astype(int)
     df["sex"] = np.where(X[:, T["sex"]] > 0.5, "Male", "Female")
     df["ecog"] = X[:, T["ecog"]].astype(int)
     df["etiology"] = eti
-    for c in ("surgery", "tace", "ablation", "tumor_number_gt3", "tumor_size_gt5", "pvtt"):
+    for c in ("surgery", "tace", "ablation", "tumor_number_gt3", "tumor_size_gt5", "pvtt",
+              "metastases", "afp_gt400"):
         df[c] = X[:, T[c]].astype(int)
-    df["metastases"] = X[:, T["metastases"]].astype(int)
-    df["afp_gt400"] = X[:, T["afp_gt400"]].astype(int)
     df["child_pugh"] = np.where(X[:, T["child_pugh"]] > 0.5, "B7", "A")
     df["bclc"] = np.where(X[:, T["bclc"]] > 0.5, "C", "B")
-    df["best_response"] = [RESPONSES[r] for r in state["resp"]]
+    df["best_response"] = [model.RESPONSES[r] for r in state["resp"]]
     return df
 
 
-def build_frames(state: dict, seed: int, cutoff: str) -> dict[str, pd.DataFrame]:
-    """Turn a calibrated state into the raw, analysis and adverse-event tables."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
-    base = _categories(state, rng)
-    c = _date(cutoff)
-    e0, e1 = _date(calibrate_consts()["ENROL_START"]), _date(calibrate_consts()["ENROL_END"])
-    n = len(base)
-    starts = []
-    for i in range(n):
-        ty, o = int(state["otype"][i]), int(state["osd"][i])
-        latest = min(e1, c - _dt.timedelta(days=o))
-        if ty >= 2 and c - _dt.timedelta(days=o) <= e1:
-            s = c - _dt.timedelta(days=o)  # alive at the data cut-off
+#: The paper's statements on regimens (Results): "median PFS and OS tended to be longer
+#: in REG than in LEN" (not significant, "the small number size of REG") and "no
+#: significant differences in survival were found between CAM and SIN". Log-rank
+#: chi-square kept at or below this (P ≥ 0.08, a margin above 0.05), REG medians ≥ LEN.
+REGIMEN_CHISQ_MAX = 3.0
+REGIMEN_SWAPS = 4000
+
+
+def _regimen_violation(state: dict, regimen: np.ndarray) -> float:
+    """How far the regimen labels are from the paper's statements (0: all hold)."""
+    from hcc.reconstruct import model
+    from hcc.reconstruct.fastnum import km_median, logrank_chisq
+
+    names = model.regimen_codes()
+    tki_reg = np.array([names[r].startswith("REG") for r in regimen])
+    pd1 = np.array(["+" in names[r] for r in regimen])
+    cam = np.array([names[r].endswith("CAM") for r in regimen])
+    bad = 0.0
+    for times, events in ((state["osd"], state["otype"] <= 1), (state["pfsd"], state["otype"] <= 2)):
+        o = np.argsort(times, kind="mergesort")
+        t, e = times[o].astype(np.float64), events[o].astype(np.int64)
+        for g, use in ((tki_reg[o], np.ones(len(o), bool)), (cam[o], pd1[o])):
+            chi = logrank_chisq(t[use], e[use], g[use].astype(np.int64))
+            bad += max(0.0, chi - REGIMEN_CHISQ_MAX)
+        m_reg = km_median(t[tki_reg[o]], e[tki_reg[o]])
+        m_len = km_median(t[~tki_reg[o]], e[~tki_reg[o]])
+        if np.isfinite(m_len) and not (m_reg >= m_len):
+            bad += (m_len - m_reg) / 30.0 if np.isfinite(m_reg) else 1.0
+    return bad
+
+
+def assign_regimens(state: dict, cutoff: str, rng: np.random.Generator) -> dict:
+    """Regimen labels that meet the paper's statements on regimens.
+
+    Regimen is in no printed model, so the calibration leaves the model's labels alone;
+    here, before the dates are drawn, labels are exchanged between two patients of the
+    same arm (a deterministic greedy search, at most :data:`REGIMEN_SWAPS` tries) while
+    that brings the cohort closer to the statements (:func:`_regimen_violation`), never
+    giving a patient a regimen that was not yet available for their follow-up."""
+    from hcc.reconstruct import calibrate as cal
+    from hcc.reconstruct import model
+
+    cut = _window(cutoff)[0]
+    e0 = _date(cal.ENROL_START)
+    regimen = state["regimen"].copy()
+    avail = model.availability(regimen, e0)
+    bad = _regimen_violation(state, regimen)
+    arms = [np.flatnonzero(state["arm"] == a) for a in range(len(ARM_ORDER))]
+    for _ in range(REGIMEN_SWAPS):
+        if bad == 0.0:
+            break
+        idx = arms[int(rng.integers(len(arms)))]
+        i, j = (int(v) for v in rng.choice(idx, 2, replace=False))
+        if regimen[i] == regimen[j] or state["osd"][i] + avail[j] > cut \
+                or state["osd"][j] + avail[i] > cut:
+            continue
+        regimen[i], regimen[j] = regimen[j], regimen[i]
+        new = _regimen_violation(state, regimen)
+        if new <= bad:
+            bad = new
+            avail[i], avail[j] = avail[j], avail[i]
         else:
-            span = (latest - e0).days
-            if ty >= 2:  # alive, lost to follow-up before the cut-off
-                span -= 1
-            s = e0 + _dt.timedelta(days=int(rng.integers(0, span + 1)))
-        starts.append(s)
-    base["start_date"] = starts
-    order = sorted(range(n), key=lambda i: (starts[i], i))
-    ids = [""] * n
+            regimen[i], regimen[j] = regimen[j], regimen[i]
+    return dict(state, regimen=regimen, avail=avail)
+
+
+def start_days(state: dict, cutoff: str, rng: np.random.Generator) -> np.ndarray:
+    """Start day (after the first enrolment date) of each patient: the model's own start
+    day when it still fits the calibrated times, else a uniform day of the interval that
+    fits. Fits: on or after the regimen's availability, within enrolment, death before
+    the cut-off, an alive patient last seen in the ``LAST_VISIT_GAP`` days before the
+    cut-off — or earlier for one lost to follow-up."""
+    from hcc.reconstruct import calibrate as cal
+
+    cut, minadmin = _window(cutoff)
+    last_start = min((_date(cal.ENROL_END) - _date(cal.ENROL_START)).days,
+                     cut - cal.FIRST_SCAN[1] - 1)
+    out = np.empty(len(state["osd"]), dtype=np.int64)
+    for i, (ty, o) in enumerate(zip(state["otype"], state["osd"])):
+        lo, hi = int(state["avail"][i]), last_start
+        if ty <= 1:
+            hi = min(hi, cut - o)
+        elif o >= minadmin:
+            lo, hi = max(lo, cut - cal.LAST_VISIT_GAP - o), min(hi, cut - o)
+        else:
+            hi = min(hi, cut - cal.LAST_VISIT_GAP - o - 1)
+        if lo > hi:
+            raise RuntimeError(f"no start date fits patient row {i} (a calibration bug)")
+        s0 = int(state["start"][i])
+        out[i] = s0 if lo <= s0 <= hi else lo + int(rng.integers(0, hi - lo + 1))
+    return out
+
+
+def build_frames(state: dict, seed: int, cutoff: str) -> dict[str, pd.DataFrame]:
+    """Turn a calibrated state into the raw export (dates), the analysis table (derived
+    from it by :func:`hcc.data.derive_analysis`, the loader's own rule) and the adverse
+    events (:func:`adverse_events.draw_adverse_events`)."""
+    from hcc.data import derive_analysis
+    from hcc.schema import RAW_COLUMNS
+
+    from hcc.reconstruct import calibrate as cal
+
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
+    state = assign_regimens(state, cutoff, rng)
+    base = _categories(state, rng)
+    e0 = _date(cal.ENROL_START)
+    starts = [e0 + _dt.timedelta(days=int(d)) for d in start_days(state, cutoff, rng)]
+    order = sorted(range(len(base)), key=lambda i: (starts[i], i))
+    ids = [""] * len(base)
     for r, i in enumerate(order):
         ids[i] = f"P{r + 1:03d}"
     base.insert(0, "patient_id", ids)
-    prog, death, last = [], [], []
-    for i in range(n):
-        ty, o, p = int(state["otype"][i]), int(state["osd"][i]), int(state["pfsd"][i])
-        s = starts[i]
-        prog.append((s + _dt.timedelta(days=p)).isoformat() if ty in (1, 2) else "")
-        death.append((s + _dt.timedelta(days=o)).isoformat() if ty <= 1 else "")
-        last.append((s + _dt.timedelta(days=o)).isoformat())
+
+    def day(i, d):
+        return (starts[i] + _dt.timedelta(days=int(d))).isoformat()
+
+    ty, osd, pfsd = state["otype"], state["osd"], state["pfsd"]
     raw = base.copy()
     raw["start_date"] = [s.isoformat() for s in starts]
-    raw["progression_date"] = prog
-    raw["death_date"] = death
-    raw["last_contact_date"] = last
-    raw = raw[RAW_COLUMNS].iloc[order].reset_index(drop=True)
-    cohort = derive(raw)
+    raw["progression_date"] = [day(i, pfsd[i]) if ty[i] in (1, 2) else "" for i in range(len(raw))]
+    raw["death_date"] = [day(i, osd[i]) if ty[i] <= 1 else "" for i in range(len(raw))]
+    raw["last_contact_date"] = [day(i, osd[i]) for i in range(len(raw))]
+    raw = raw[list(RAW_COLUMNS)].iloc[order].reset_index(drop=True)
+    cohort = derive_analysis(raw)
     ae = draw_adverse_events(base[["patient_id", "arm", "regimen"]], rng)
     return {"raw": raw, "cohort": cohort, "ae": ae}
-
-
-def derive(raw: pd.DataFrame) -> pd.DataFrame:
-    """Analysis columns from the raw export (ARCHITECTURE.md rule; months = days / 30)."""
-    d = lambda col: pd.to_datetime(raw[col].replace("", None), format="%Y-%m-%d")  # noqa: E731
-    start, prog, death, last = d("start_date"), d("progression_date"), d("death_date"), d(
-        "last_contact_date")
-    os_end = death.fillna(last)
-    os_days = (os_end - start).dt.days
-    pfs_end = prog.fillna(death).fillna(last)
-    pfs_days = (pfs_end - start).dt.days
-    out = raw[BASELINE_COLUMNS[:-1]].copy()
-    out["os_months"] = os_days / 30
-    out["os_event"] = death.notna().astype(int)
-    out["pfs_months"] = pfs_days / 30
-    out["pfs_event"] = (prog.notna() | death.notna()).astype(int)
-    out["best_response"] = raw["best_response"]
-    return out[ANALYSIS_COLUMNS]
 
 
 def _csv_bytes(df: pd.DataFrame) -> bytes:
@@ -822,13 +702,14 @@ def _progress_line(progress, wave, n_waves, budget, t_start, n_scored):
 
 
 def _run_wave(wave, seqs, budget, cutoff, shared, results, progress, t_start, n_scored,
-              total):
-    """Run the chains in *wave* side by side in forked processes; fills *results*."""
+              total, init=None):
+    """Run the chains in *wave* side by side in forked processes (from *init*, the best
+    result of the earlier waves, when given); fills *results*."""
     import multiprocessing as mp
 
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(c, seqs[c], budget, cutoff, shared, queue))
+    procs = [ctx.Process(target=_worker, args=(c, seqs[c], budget, cutoff, shared, queue, init))
              for c in wave]
     for p in procs:
         p.start()
@@ -885,8 +766,11 @@ def calibrate(seed: int, budget: int, chains: int, cutoff: str, progress: bool) 
             shared[4 * c + 1] = math.inf
         for w0 in range(0, chains, WAVE):
             wave = list(range(w0, min(chains, w0 + WAVE)))
+            done = sorted(results)
+            init = (results[min(done, key=lambda c: (-results[c]["n_acc"], results[c]["score"], c))]
+                    if done else None)
             _run_wave(wave, seqs, budget, cutoff, shared, results, progress, t_start,
-                      n_scored, chains)
+                      n_scored, chains, init)
             if any(results[c]["n_acc"] >= n_scored for c in wave):
                 break
     if progress:
@@ -919,7 +803,7 @@ def _save_state(path: Path, res: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     st = res["state"]
     tmp = path.with_name(path.stem + f".tmp{os.getpid()}.npz")
-    np.savez(tmp, **{k: st[k] for k in ("X", "age", "arm", "otype", "osd", "pfsd", "resp")},
+    np.savez(tmp, **{k: st[k] for k in MOVING + FIXED},
              cutoff=np.array(res["cutoff"]), chain=np.array(res["chain"]),
              chains=np.array(json.dumps(res["chains"])))
     tmp.replace(path)
@@ -927,7 +811,7 @@ def _save_state(path: Path, res: dict) -> None:
 
 def _load_state(path: Path) -> dict:
     z = np.load(path)
-    st = {k: z[k] for k in ("X", "age", "arm", "otype", "osd", "pfsd", "resp")}
+    st = {k: z[k] for k in MOVING + FIXED}
     return {"state": st, "cutoff": str(z["cutoff"]), "chain": int(z["chain"]),
             "chains": json.loads(str(z["chains"]))}
 
