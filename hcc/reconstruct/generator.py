@@ -32,7 +32,7 @@ CALIBRATION_VERSION = "12"
 DEFAULT_BUDGET = 400_000
 #: Annealing chains at most (forked processes, in waves of WAVE that stop once a chain has
 #: every scored item in tolerance; see calibrate()).
-DEFAULT_CHAINS = 24
+DEFAULT_CHAINS = 32
 #: chains run side by side (a constant, so that a seed gives the same cohort on any machine)
 WAVE = 2
 CHUNK = 5_000
