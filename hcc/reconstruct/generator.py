@@ -148,57 +148,6 @@ def _cutoff_date(maxfu: int) -> str:
     return (_date(cal.ENROL_START) + _dt.timedelta(days=int(maxfu))).isoformat()
 
 
-def model_rules() -> dict:
-    """The calibrator's timing constants that the generating model draws by."""
-    from hcc.reconstruct import calibrate as cal
-
-    keys = ("FIRST_SCAN", "CLINICAL_PD_MIN", "NON_PD_MIN", "MIN_PPS", "LAST_VISIT_GAP",
-            "ENROL_START", "ENROL_END", "TERM_INDEX")
-    return {k: getattr(cal, k) for k in keys}
-
-
-def start_state(rng: np.random.Generator, cutoff: str, draws: int = START_DRAWS) -> dict:
-    """The best of *draws* cohorts of the generating model (:mod:`model`), scored on the
-    printed numbers and the realism items: where a chain starts. The draws share one
-    draw of the ages."""
-    from hcc.reconstruct import calibrate as cal
-    from hcc.reconstruct import model
-
-    maxfu, minadmin = _window(cutoff)
-    items = cal.build_items()
-    it = _item_arrays(items)
-    bufs = cal.workspace(sum(paper.ARM_N.values()))
-    rules = model_rules()
-    best, best_key = None, None
-    ages = model.draw_ages(rng)  # the slowest step, and no printed number but age depends on it
-    for _ in range(draws):
-        st = model.draw_cohort(rng, maxfu, rules, ages)
-        cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"],
-                      *bufs[5:], *bufs[:5], *_fit_args(), 1e-9, 60)
-        lt = cal.count_ltfu(st["otype"], st["osd"], minadmin)
-        s, nacc, _ = cal.score(*bufs[:5], lt, *it)
-        if best_key is None or (-nacc, s) < best_key:
-            best, best_key = st, (-nacc, s)
-    return best
-
-
-def _item_arrays(items: dict) -> tuple:
-    return (items["kind"], items["slot"], items["blo"], items["bhi"], items["alo"],
-            items["ahi"], items["scale"], items["weight"])
-
-
-def _fit_args() -> tuple:
-    from hcc.reconstruct import calibrate as cal
-
-    return (cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0, cal.SUB_SLOT, cal.K_BCLC)
-
-
-def _cutoff_date(maxfu: int) -> str:
-    from hcc.reconstruct import calibrate as cal
-
-    return (_date(cal.ENROL_START) + _dt.timedelta(days=int(maxfu))).isoformat()
-
-
 def calibrate_consts() -> dict:
     from hcc.reconstruct import calibrate as cal
 
