@@ -396,10 +396,11 @@ def _check_inputs(params: dict[str, Any]) -> int:
     return 0
 
 
-def _prepare_cohort(params: dict[str, Any], out) -> None:
+def _prepare_cohort(params: dict[str, Any], out, progress: bool = False) -> None:
     """Reconstruct the synthetic cohort of a non-default seed once, before the notebooks
-    run in parallel (each would otherwise start the same reconstruction at the same time).
-    The result is cached by :func:`hcc.data.get_cohort` under ``.cache/``."""
+    run in parallel (each would otherwise start the same reconstruction at the same time),
+    with the reconstruction's progress line on stderr when *progress*. The result is
+    cached by :func:`hcc.data.get_cohort` under ``.cache/``."""
     from .paths import DEFAULT_SEED
 
     if params.get("data") is not None or params.get("seed") in (None, DEFAULT_SEED):
@@ -408,7 +409,7 @@ def _prepare_cohort(params: dict[str, Any], out) -> None:
     try:
         from .data import get_cohort
 
-        get_cohort(None, params["seed"])
+        get_cohort(None, params["seed"], progress=progress)
     except HCCError as exc:
         raise BuildError(f"the synthetic cohort for seed {params['seed']} could not be "
                          f"reconstructed: {_one_line(str(exc))}") from None
@@ -1051,7 +1052,7 @@ def run_build(overrides: dict[str, str] | None = None, params_file: Path | None 
         decision = decide_params(params)  # the one decision; notebooks only read it
         synthetic = decision.synthetic
         nb_params = {**params, "synthetic": synthetic}
-        _prepare_cohort(params, out)
+        _prepare_cohort(params, out, progress)
         common = _common_inputs(project, nb_params)
 
         first = [n for n in names if not _runs_last(n)]

@@ -280,14 +280,15 @@ def _seed_dir(seed: int) -> Path:
     return paths.CACHE_DIR / "cohorts" / f"seed-{int(seed)}"
 
 
-def _reconstructed(seed: int) -> Path:
-    """Folder holding the cohort reconstructed with *seed* (built on first use)."""
+def _reconstructed(seed: int, progress: bool = False) -> Path:
+    """Folder holding the cohort reconstructed with *seed* (built on first use, with the
+    reconstruction's progress line on stderr when *progress*)."""
     out = _seed_dir(seed)
     done = (out / "cohort.csv").exists() and (out / "manifest.json").exists()
     if not done or _sha256(out / "cohort.csv") not in _manifest_hashes(out):
         from hcc.reconstruct import reconstruct  # lazy: imports the calibrator (numba)
 
-        reconstruct(seed=int(seed), out=out, progress=False, cache=True)
+        reconstruct(seed=int(seed), out=out, progress=progress, cache=True)
     return out
 
 
@@ -295,8 +296,8 @@ def _is_default_seed(seed) -> bool:
     return seed is None or int(seed) == paths.DEFAULT_SEED
 
 
-def get_cohort(data: str | Path | None = None, seed: int | None = None, mapping=None
-               ) -> pd.DataFrame:
+def get_cohort(data: str | Path | None = None, seed: int | None = None, mapping=None,
+               progress: bool = False) -> pd.DataFrame:
     """The cohort the book runs on.
 
     Parameters
@@ -309,6 +310,8 @@ def get_cohort(data: str | Path | None = None, seed: int | None = None, mapping=
         :func:`hcc.reconstruct.reconstruct`, cached under ``.cache/cohorts/``).
     mapping : optional
         Mapping for a user's file (see :mod:`hcc.schema`).
+    progress : bool
+        Show the reconstruction's progress line on stderr when a seed is built.
 
     Returns
     -------
@@ -319,7 +322,7 @@ def get_cohort(data: str | Path | None = None, seed: int | None = None, mapping=
         return load_cohort(data, mapping=mapping)
     if _is_default_seed(seed):
         return load_cohort()
-    return load_cohort(_reconstructed(int(seed)) / "cohort.csv")
+    return load_cohort(_reconstructed(int(seed), progress) / "cohort.csv")
 
 
 def get_adverse_events(data: str | Path | None = None, seed: int | None = None,

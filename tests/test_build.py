@@ -201,7 +201,8 @@ def test_other_seed_reconstructs_once_before_the_notebooks(project, monkeypatch)
     import hcc.data
 
     calls = []
-    monkeypatch.setattr(hcc.data, "get_cohort", lambda data=None, seed=None: calls.append((data, seed)))
+    monkeypatch.setattr(hcc.data, "get_cohort",
+                        lambda data=None, seed=None, progress=False: calls.append((data, seed)))
     assert run(project, overrides={"seed": "5"}) == 0
     assert calls == [(None, 5)]
     calls.clear()

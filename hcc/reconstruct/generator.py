@@ -709,6 +709,10 @@ def calibrate(seed: int, budget: int, chains: int, cutoff: str, progress: bool) 
     if chains == 1:
         results[0] = run_chain(seqs[0], budget, cutoff, None, 0)
     else:
+        if progress:
+            sys.stderr.write(f"reconstruct: seed {seed}: loading the compiled search (the first run "
+                             "on a machine compiles it, about a minute)\n")
+            sys.stderr.flush()
         warmup()
         shared = mp.get_context("fork").Array("d", 4 * chains, lock=False)
         for c in range(chains):
