@@ -135,7 +135,9 @@ EARLY_PD_SHARE = (0.15, 0.25)
 ENROL_START = "2018-05-01"
 ENROL_END = "2021-05-31"
 #: The data cut-off is a free parameter of the search, in days after ENROL_START, within
-#: [CUTOFF_MIN, CUTOFF_MAX] (2 months after the last enrolment .. the paper's submission).
+#: [CUTOFF_MIN, CUTOFF_MAX]: from the day the last patient enrolled could have reached the
+#: first scan window's end (FIRST_SCAN[1] + 1 days: every patient has a best response) to
+#: the paper's submission.
 CUTOFF_MIN = "2021-08-31"
 CUTOFF_MAX = "2022-08-31"
 CUTOFF_START = "2021-09-30"
