@@ -384,6 +384,34 @@ def _zph(data: _CoxData, fit: _Fit, assign: dict[str, list[int]]) -> pd.DataFram
     return out
 
 
+def _zph_residuals(data: _CoxData, fit: _Fit, terms: list[str]) -> pd.DataFrame:
+    """Scaled Schoenfeld residuals, as R ``cox.zph(fit, transform = "km")``'s ``y`` (no strata,
+    one column per coefficient; returned with a frame of each death's ``time`` and ``x``):
+    y = D · r · V + beta, r the Schoenfeld residual of a death
+    (x minus the risk-set mean; with Efron ties the mean of the d Efron-downweighted means),
+    D the number of deaths, V = I⁻¹ at the fit.  ``x`` is R's km time scale, 1 − S(t−)."""
+    beta = fit.beta
+    X, t, e = data.X, data.time, data.event
+    r = np.exp(X @ beta - float((X @ beta).max()))
+    res, times = [], []
+    for g, k in enumerate(data.gidx):
+        t0 = t[data.starts[k]]
+        risk = t >= t0
+        dead = e & (t == t0)
+        d = int(dead.sum())
+        S0, S1 = r[risk].sum(), r[risk] @ X[risk]
+        D0, D1 = r[dead].sum(), r[dead] @ X[dead]
+        ks = np.arange(d) / d if data.efron else np.zeros(d)
+        xbar = ((S1[None, :] - ks[:, None] * D1[None, :]) / (S0 - ks * D0)[:, None]).mean(axis=0)
+        res.append(X[dead] - xbar)
+        times.append(np.full(d, t0))
+    resid = np.vstack(res)
+    y = data.D * resid @ fit.var + beta
+    g = _km_left(data)
+    where = pd.DataFrame({"time": np.concatenate(times), "x": np.repeat(g, data.d_t[data.gidx])})
+    return pd.DataFrame(y, columns=terms), where
+
+
 # =========================================================================== data handling
 @dataclass
 class _Design:
@@ -518,8 +546,11 @@ def _check_collinear(data: "_CoxData", terms: list[str]):
 
 
 # =========================================================================== the library fit
-def _lifelines_fit(des: _Design):
-    """Efron: lifelines ``CoxPHFitter`` (tightened); returns (fitter, beta, var, loglik)."""
+def _lifelines_fit(des: _Design, weights: np.ndarray | None = None):
+    """Efron: lifelines ``CoxPHFitter`` (tightened); returns (fitter, beta, var, loglik).
+
+    With *weights* (case weights, R ``coxph(weights=)``) the library's ``weights_col``; its
+    ``robust=True`` is not used (see :func:`_score_residuals`)."""
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError as LifelinesConvergenceError
 
@@ -527,13 +558,17 @@ def _lifelines_fit(des: _Design):
     frame = pd.DataFrame(des.X, columns=des.terms)
     frame[tname] = des.time
     frame[ename] = des.event.astype(np.int64)
+    wname = None
+    if weights is not None:
+        wname = "__case_weight__"
+        frame[wname] = weights
     cph = CoxPHFitter()
     with warnings.catch_warnings():
         # lifelines' own convergence hints ("low variance", "norm(delta) still high"); the
         # checks that decide are R's, made below on the fitted coefficients
         warnings.simplefilter("ignore")
         try:
-            cph.fit(frame, tname, ename, fit_options=dict(LIFELINES_FIT_OPTIONS))
+            cph.fit(frame, tname, ename, weights_col=wname, fit_options=dict(LIFELINES_FIT_OPTIONS))
         except LifelinesConvergenceError as exc:
             raise ConvergenceError(f"the Cox model could not be fitted (lifelines: {str(exc).split('.')[0]})") from None
     beta = cph.params_.reindex(des.terms).to_numpy(dtype=float)
@@ -600,6 +635,95 @@ def _fit_design(des: _Design, ties: str) -> tuple[_CoxData, _Fit]:
     return data, _Fit(beta=beta, var=var, ll0=st0.ll, ll=ll, score0=score0, state=st, fitter=fitter)
 
 
+def _score_residuals(time, event, X, beta, weights=None, efron: bool = True):
+    """Per-patient score residuals (R ``residuals(coxph, type = "score")``), the weighted log
+    partial likelihood and score.  Returns ``(resid n x p, loglik, U)``.
+
+    R's ``coxscore2`` with Efron ties: at a death time with d tied deaths, of mean case weight
+    w̄, the k-th (k = 0..d-1) term has denominator S0 − (k/d) D0, mean x̄_k and hazard
+    increment h_k = w̄ / (S0 − (k/d) D0).  A patient at risk collects
+    −r_i Σ_k h_k (x_i − x̄_k), a dying one (x_i − mean_k x̄_k) and only (1 − k/d) of each risk
+    term.  Written here because lifelines' ``robust=True`` builds the residuals without the
+    Efron terms: on R's ``lung`` (age, sex, ph.ecog; random weights) its robust SE of age is
+    0.0106158 against R's 0.0106225.  Breslow: every k = 0.
+    """
+    time = np.asarray(time, float)
+    event = np.asarray(event, bool)
+    X = np.asarray(X, float)
+    n, p = X.shape
+    w = np.ones(n) if weights is None else np.asarray(weights, float)
+    eta = X @ beta
+    shift = float(eta.max()) if n else 0.0
+    r = np.exp(eta - shift)
+    wr = w * r
+    resid = np.zeros((n, p))
+    ll, U = 0.0, np.zeros(p)
+    for t in np.unique(time[event]):
+        risk = time >= t
+        dead = event & (time == t)
+        d = int(dead.sum())
+        S0 = wr[risk].sum()
+        S1 = wr[risk] @ X[risk]
+        D0 = wr[dead].sum()
+        D1 = wr[dead] @ X[dead]
+        wbar = w[dead].sum() / d
+        ks = np.arange(d) / d if efron else np.zeros(d)
+        den = S0 - ks * D0
+        xbar = (S1[None, :] - ks[:, None] * D1[None, :]) / den[:, None]
+        h = wbar / den
+        resid[dead] += X[dead] - xbar.mean(axis=0)
+        resid[risk] -= r[risk, None] * (h.sum() * X[risk] - h @ xbar)
+        hk = h * ks
+        resid[dead] += r[dead, None] * (hk.sum() * X[dead] - hk @ xbar)
+        ll += float(w[dead] @ eta[dead] - wbar * (np.log(den) + shift).sum())
+        U += w[dead] @ X[dead] - wbar * xbar.sum(axis=0)
+    return resid, ll, U
+
+
+def _robust_var(des: _Design, beta, var, weights, ties: str) -> np.ndarray:
+    """R ``coxph(robust = TRUE)``: the sandwich D'D of the weighted dfbeta residuals
+    D = w · (score residuals) · V (V the model-based variance), no clusters."""
+    resid, _, _ = _score_residuals(des.time, des.event, des.X, beta, weights, efron=(ties == "efron"))
+    D = resid @ var
+    if weights is not None:
+        D = D * np.asarray(weights, float)[:, None]
+    return D.T @ D
+
+
+def _fit_weighted(des: _Design, weights: np.ndarray) -> tuple[_CoxData, _Fit]:
+    """Efron with case weights: lifelines ``weights_col``; R's checks on the weighted score."""
+    data = _CoxData(des.time, des.event, des.X, efron=True)
+    _check_collinear(data, des.terms)
+    p = data.p
+    _, ll0, _ = _score_residuals(des.time, des.event, des.X, np.zeros(p), weights)
+    fitter, beta, var, ll = _lifelines_fit(des, weights)
+    if np.all(np.isfinite(beta)) and np.all(np.isfinite(var)):
+        _, _, U = _score_residuals(des.time, des.event, des.X, beta, weights)
+        steps = np.abs(U @ var)
+        infinite = (steps > _R_EPS) & (steps > _TOLER_INF * np.abs(beta))
+    else:
+        infinite = np.ones(p, bool)
+    if infinite.any():
+        names = [des.terms[k] for k in np.flatnonzero(infinite)]
+        raise ConvergenceError(
+            "the hazard ratio for " + ", ".join(f"'{n}'" for n in names) + " is infinite "
+            "(the likelihood keeps rising, e.g. no events in one group), so it cannot be "
+            "estimated")
+    return data, _Fit(beta=beta, var=var, ll0=ll0, ll=ll, score0=float("nan"), state=None,
+                      fitter=fitter)
+
+
+def _weights_array(df: pd.DataFrame, col: str) -> np.ndarray:
+    require_frame(df, {"case weight": col})
+    w = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(w).any():
+        raise DataError(f"{int(np.isnan(w).sum())} patient(s) have no weight in '{col}' "
+                        "(missing or not a number)")
+    if not np.isfinite(w).all() or (w <= 0).any():
+        raise DataError(f"weights in '{col}' must be finite and greater than 0")
+    return w
+
+
 def _check_ties(ties: str) -> str:
     if ties not in ("efron", "breslow"):
         raise DataError(f"ties must be 'efron' or 'breslow', not {ties!r}")
@@ -638,9 +762,25 @@ class PHTestResult(Result):
 
     title = "Proportional-hazards test (score test, Kaplan–Meier time scale)"
 
-    def __init__(self, table: pd.DataFrame, notes=()):
+    def __init__(self, table: pd.DataFrame, notes=(), residuals: pd.DataFrame | None = None,
+                 coef: pd.Series | None = None, zph_var: pd.DataFrame | None = None,
+                 residual_times: pd.DataFrame | None = None):
         self._table = table
+        #: R ``cox.zph``'s ``var`` (= D · V): scales the band of the residual plot
+        self.zph_var = zph_var
         self.notes = tuple(notes)
+        #: scaled Schoenfeld residuals (R ``cox.zph``'s ``y``), one row per death, one column per term
+        self.residuals = residuals
+        #: each death's ``time`` and ``x`` (R ``cox.zph``'s ``time`` and ``x``: 1 − KM(t−)), same rows
+        self.residual_times = residual_times
+        self.coef = coef
+
+    def plot(self, term: str | None = None, ax=None, **kwargs):
+        """Scaled Schoenfeld residuals of one term against time (R ``plot(cox.zph(fit))``),
+        with a smooth; see :func:`hcc.plots.schoenfeld_plot`.  Returns the Axes."""
+        from hcc.plots import schoenfeld_plot
+
+        return schoenfeld_plot(self, term=term, ax=ax, **kwargs)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -670,20 +810,25 @@ class CoxResult(Result):
     """
 
     def __init__(self, des: _Design, data: _CoxData, fit: _Fit, ties: str, alpha: float,
-                 time: str, event: str):
+                 time: str, event: str, weights: np.ndarray | None = None,
+                 robust: bool = False, weights_col: str | None = None):
         self._des, self._data, self._fit = des, data, fit
         self.ties, self.alpha = ties, alpha
         self.time_col, self.event_col = time, event
+        self.weights_col, self.robust = weights_col, bool(robust)
+        self._weights = weights
         self.n = int(des.time.size)
         self.events = int(des.event.sum())
         self.n_dropped = des.n_dropped
         self.coef = pd.Series(fit.beta, index=des.terms)
-        self.var = pd.DataFrame(fit.var, index=des.terms, columns=des.terms)
-        self._summary = _wald_table(fit.beta, fit.var, des.terms, alpha)
+        self.naive_var = pd.DataFrame(fit.var, index=des.terms, columns=des.terms)
+        var = _robust_var(des, fit.beta, fit.var, weights, ties) if robust else fit.var
+        self.var = pd.DataFrame(var, index=des.terms, columns=des.terms)
+        self._summary = _wald_table(fit.beta, var, des.terms, alpha)
         self.loglik = (fit.ll0, fit.ll)
         self.fitter = fit.fitter
         p = len(des.terms)
-        wald = float(fit.beta @ _solve(fit.var, fit.beta)) if p else 0.0
+        wald = float(fit.beta @ _solve(var, fit.beta)) if p else 0.0
         lr = 2 * (fit.ll - fit.ll0)
         self.tests = pd.DataFrame(
             {"statistic": [lr, wald, fit.score0], "df": [p] * 3,
@@ -693,6 +838,12 @@ class CoxResult(Result):
         self.levels = dict(des.levels)
         self.notes = tuple(des.notes) + (
             f"Ties: {ties}; Wald {100 * (1 - alpha):g}% CI and P (as R summary(coxph)).",)
+        if weights_col is not None:
+            self.notes += (f"Case weights from '{weights_col}' (R coxph(weights = )); "
+                           "likelihood-ratio test on the weighted likelihood, no score test.",)
+        if robust:
+            self.notes += ("Robust (sandwich) standard errors, as R coxph(robust = TRUE); "
+                           "the model-based ones are in .naive_var.",)
         self.title = (f"Cox model of {time} ({event}): n = {self.n}, events = {self.events}")
         self._concordance = None
 
@@ -703,6 +854,8 @@ class CoxResult(Result):
     @property
     def concordance(self) -> float:
         """Harrell's C of the linear predictor (R ``coxph``'s ``concordance``)."""
+        if self._concordance is None and self._weights is not None:
+            self._concordance = float("nan")  # R weights the pairs; not implemented here
         if self._concordance is None:
             d = self._data
             # column by column (not BLAS): patients with the same covariates must get
@@ -737,11 +890,18 @@ class CoxResult(Result):
         Breslow as fitted).  lifelines' ``proportional_hazard_test`` uses an older
         approximation and can differ a great deal.
         """
+        if self._weights is not None:
+            raise DataError("the proportional-hazards test is not available for a weighted Cox "
+                            "model here; test the unweighted model")
         st = self._fit.state
         if st.I is None:
             st.I = self._data.information(st)
         table = _zph(self._data, self._fit, self._des.assign)
-        return PHTestResult(table, notes=("R cox.zph(fit, transform = 'km', terms = TRUE).",))
+        resid, where = _zph_residuals(self._data, self._fit, list(self._des.terms))
+        return PHTestResult(table, notes=("R cox.zph(fit, transform = 'km', terms = TRUE).",),
+                            residuals=resid, residual_times=where, coef=self.coef.copy(),
+                            zph_var=pd.DataFrame(self._fit.var * self._data.D, index=self._des.terms,
+                                                 columns=self._des.terms))
 
     def plot(self, ax=None, **kwargs):
         """Forest plot of the hazard ratios of the terms; returns the Axes."""
@@ -754,7 +914,8 @@ class CoxResult(Result):
 
 # =========================================================================== public API
 def cox(df: pd.DataFrame, time: str, event: str, covariates, ties: str = "efron",
-        alpha: float = 0.05, reference: dict | None = None) -> CoxResult:
+        alpha: float = 0.05, reference: dict | None = None, weights: str | None = None,
+        robust: bool = False) -> CoxResult:
     """Fit a Cox proportional-hazards model, as R ``coxph(Surv(time, event) ~ ...)``.
 
     Parameters
@@ -774,6 +935,13 @@ def cox(df: pd.DataFrame, time: str, event: str, covariates, ties: str = "efron"
     reference : dict, optional
         ``{column: level}`` reference levels of categorical covariates; otherwise the first
         level in sorted order (a pandas Categorical's first category).
+    weights : str, optional
+        Column of case weights (> 0), e.g. inverse-probability-of-treatment weights from
+        :func:`hcc.iptw`; as R ``coxph(..., weights = w)``.  Efron ties only.
+    robust : bool
+        Robust (sandwich) variance, as R ``coxph(..., robust = TRUE)``: ``summary["se"]``,
+        the CI and P use it; ``.naive_var`` keeps the model-based variance.  Use it with
+        weights: the model-based SE treats the weights as counts of patients.
 
     Returns
     -------
@@ -795,14 +963,27 @@ def cox(df: pd.DataFrame, time: str, event: str, covariates, ties: str = "efron"
     1e-8.  The lifelines call a reader would write:
     ``CoxPHFitter().fit(d[[time, event, *covariates]], time, event,
     fit_options={"step_size": 1.0, "precision": 1e-20, "r_precision": 1e-12})`` (0/1-coded
-    covariates); ``result.fitter`` is that fitted object.  Rows with a missing covariate value are left
+    covariates); ``result.fitter`` is that fitted object.  With weights the fit is lifelines'
+    (``weights_col``; = R to 1e-8); the robust variance is hcc's (:func:`_score_residuals`),
+    because lifelines' ``robust=True`` leaves out the Efron terms of the score residuals
+    and differs from R's in the fourth digit on tied data.  Rows with a missing covariate value are left
     out as R's ``na.omit`` does (counted in ``notes``).  Term names say the contrast,
     e.g. ``"arm[TKI-ICI vs TKI]"``.
     """
     ties = _check_ties(ties)
     alpha = _check_alpha(alpha)
+    w = None
+    if weights is not None:
+        if ties != "efron":
+            raise DataError("case weights are available with Efron ties only (lifelines)")
+        w_all = _weights_array(df, weights)
     des = _design(df, time, event, covariates, reference)
-    data, fit = _fit_design(des, ties)
-    return CoxResult(des, data, fit, ties, alpha, time, event)
+    if weights is not None:
+        w = w_all[des.keep] if des.keep is not None else w_all
+        data, fit = _fit_weighted(des, w)
+    else:
+        data, fit = _fit_design(des, ties)
+    return CoxResult(des, data, fit, ties, alpha, time, event, weights=w, robust=robust,
+                     weights_col=weights)
 
 

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from .errors import ParameterError
 from .paths import PARAMS_FILE
 
-__all__ = ["load_params", "KNOWN_PARAMETERS", "injection_source", "check_injectable"]
+__all__ = ["load_params", "KNOWN_PARAMETERS", "CHAPTER_PARAMETERS", "injection_source", "check_injectable"]
 
 _SEED_MAX = 2**32 - 1
 
@@ -101,6 +101,15 @@ def _choice_param(choices: tuple[str, ...]):
     return check
 
 
+def _optional(check):
+    def opt(value: Any, base: Path | None) -> tuple[Any, str | None]:
+        if value is None:
+            return None, None
+        value, problem = check(value, base)
+        return value, (problem + " or null" if problem else None)
+    return opt
+
+
 #: name -> (validator, one-line description). The defaults are in params.yml.
 KNOWN_PARAMETERS: dict[str, tuple[Callable, str]] = {
     "data": (_file_param("cohort"), "cohort file (CSV/XLSX/Parquet) or null for the shipped cohort"),
@@ -111,6 +120,17 @@ KNOWN_PARAMETERS: dict[str, tuple[Callable, str]] = {
     "threshold": (_float_param(0.0, 1.0, True, False), "univariate P threshold for the multivariate model"),
     "alpha": (_float_param(0.0, 0.5, True, True), "two-sided significance level"),
     "suppress_below": (_int_param(0, 100), "small-cell suppression k (0 = off)"),
+    # chapter "Beyond the paper" (notebooks/07_beyond.ipynb); see CHAPTER_PARAMETERS
+    "landmark_months": (_float_param(0.0, 24.0, True, False), "landmark time of the response analysis (months)"),
+    "rmst_tau_os": (_optional(_float_param(0.0, 120.0, True, False)), "RMST horizon for OS (months; null = default rule)"),
+    "rmst_tau_pfs": (_optional(_float_param(0.0, 120.0, True, False)), "RMST horizon for PFS (months; null = default rule)"),
+}
+
+#: Parameters read by one chapter only: notebook -> names.  Its parameters cell defines
+#: them after the shared ones; the other chapters do not (papermill injects them anyway,
+#: harmlessly: hcc build silences papermill's "unknown parameter" note).
+CHAPTER_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "07_beyond": ("landmark_months", "rmst_tau_os", "rmst_tau_pfs"),
 }
 
 

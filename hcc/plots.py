@@ -120,3 +120,79 @@ def response_bars(result, ax=None, **kwargs):
 def ae_chart(result, ax=None, **kwargs):
     """Horizontal bars of adverse events per term by arm from :func:`hcc.safety_table`."""
     return result.plot(ax=ax, **kwargs)
+
+
+def natural_spline_smooth(x, y, df: int = 4, at=None, var: float | None = None):
+    """R ``plot.cox.zph``'s smooth: least squares on a natural cubic spline of *df* degrees
+    of freedom (with intercept: boundary knots at the range of *x*, df − 2 interior knots at
+    its type-7 quantiles — the space of R ``ns(x, df, intercept = TRUE)``), evaluated at *at*.
+    Returns (fit, band) where band is R's 2·sqrt(var · p'(X'X)⁻¹p) (None without *var*)."""
+    import numpy as np
+
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    at = np.linspace(x.min(), x.max(), 40) if at is None else np.asarray(at, float)
+    inner = np.quantile(x, np.arange(1, df - 1) / (df - 1)) if df > 2 else np.array([])
+    knots = np.r_[x.min(), inner, x.max()]
+    K = knots.size
+
+    def basis(u):
+        def dk(k):
+            return (np.clip(u - knots[k], 0, None) ** 3 - np.clip(u - knots[-1], 0, None) ** 3) / (knots[-1] - knots[k])
+        cols = [np.ones_like(u), u] + [dk(k) - dk(K - 2) for k in range(K - 2)]
+        return np.column_stack(cols)
+
+    B = basis(x)
+    coef, *_ = np.linalg.lstsq(B, y, rcond=None)
+    P = basis(at)
+    fit = P @ coef
+    band = None
+    if var is not None:
+        xtx = np.linalg.pinv(B.T @ B)
+        band = 2 * np.sqrt(var * np.einsum("ij,jk,ik->i", P, xtx, P))
+    return fit, band
+
+
+def schoenfeld_plot(ph, term: str | None = None, ax=None, df: int = 4, title: str | None = None):
+    """Scaled Schoenfeld residuals of one Cox term against time, as R ``plot(cox.zph(fit))``:
+    points, the natural-spline smooth (df = 4) with R's ±2 SE band, the fitted log hazard
+    ratio (dashed) and 0 (dotted).  Flat smooth = proportional hazards.  *ph* is a
+    ``PHTestResult`` (``CoxResult.ph_test()``).  The x axis is R's "km" time scale, labelled
+    in the original time units.  Returns the Axes."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    r = ph.residuals
+    where = ph.residual_times
+    terms = list(r.columns)
+    term = terms[0] if term is None else term
+    if term not in terms:
+        from hcc.errors import DataError
+        raise DataError(f"'{term}' is not a term of this model (terms: {', '.join(terms)})")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4.2))
+    x, y = where["x"].to_numpy(), r[term].to_numpy()
+    at = np.linspace(x.min(), x.max(), 40)
+    var = getattr(ph, "zph_var", None)
+    v = None if var is None else float(var.loc[term, term])
+    fit, band = natural_spline_smooth(x, y, df=df, at=at, var=v)
+    ax.scatter(x, y, s=12, color="0.35", alpha=0.7, label="scaled residual (one per death)")
+    ax.plot(at, fit, color=PALETTE[0], lw=2, label="smooth (natural spline, df = 4)")
+    if band is not None:
+        ax.plot(at, fit + band, color=PALETTE[0], lw=1, ls="--")
+        ax.plot(at, fit - band, color=PALETTE[0], lw=1, ls="--")
+    beta = float(ph.coef[term]) if ph.coef is not None else None
+    if beta is not None:
+        ax.axhline(beta, color=PALETTE[3], lw=1, ls="--", label=f"fitted log HR = {beta:.2f}")
+    ax.axhline(0, color="0.5", lw=0.8, ls=":")
+    # label the km scale with times
+    order = np.argsort(x)
+    ticks = np.linspace(x.min(), x.max(), 5)
+    ax.set_xticks(ticks, [f"{v:.1f}" for v in np.interp(ticks, x[order], where["time"].to_numpy()[order])])
+    ax.set_xlabel("Time (Kaplan–Meier scale)")
+    ax.set_ylabel(f"Beta(t) for {term}")
+    p = ph.summary["p"]
+    key = term if term in p.index else next((k for k in p.index if term.startswith(k)), None)
+    ax.set_title(title or (f"{term}: PH test P = {p[key]:.3g}" if key is not None else term))
+    ax.legend(frameon=False, fontsize="small")
+    return ax
