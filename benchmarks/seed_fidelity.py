@@ -4,7 +4,8 @@ the generator's own scored items in tolerance, the Cox numbers as printed (of 13
 plausibility checks passed (``hcc plausibility``), chains run, seconds, the items and
 checks still missed. Prints a table.
 
-Usage: ``.venv/bin/python benchmarks/seed_fidelity.py [--n 10] [--budget MOVES]``
+Usage: ``.venv/bin/python benchmarks/seed_fidelity.py [--n 10] [--budget MOVES] [--default]
+[--seeds S ...]``
 (seeds DEFAULT_SEED + 1 .. DEFAULT_SEED + n; results are cached like any reconstruction).
 """
 from __future__ import annotations
@@ -22,8 +23,10 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10)
     ap.add_argument("--budget", type=int, default=DEFAULT_BUDGET)
     ap.add_argument("--default", action="store_true", help="include the default seed")
+    ap.add_argument("--seeds", type=int, nargs="*", help="these seeds instead")
     a = ap.parse_args()
     seeds = ([DEFAULT_SEED] if a.default else []) + [DEFAULT_SEED + i for i in range(1, a.n + 1)]
+    seeds = a.seeds or seeds
     from hcc.fidelity import fidelity_report
 
     from hcc.plausibility import plausibility_report
