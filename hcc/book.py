@@ -846,6 +846,13 @@ def setup(params, *, tables=TABLES_DIR, style: bool = True) -> Chapter:
     Returns
     -------
     Chapter
+
+    Notes
+    -----
+    The chapter's mask carries the page's ledger (:class:`hcc.privacy.Page`: the cohort's
+    and arms' sizes, regimen → arm, what the page's tables hid) and becomes the active mask
+    (:func:`hcc.privacy.activate`), so a helper called without ``mask=`` applies it. A
+    masked chapter (with *style*) embeds its figures as SVG whose text stays text.
     """
     from hcc.data import get_cohort
     from hcc.privacy import Decision, decide
@@ -991,6 +998,8 @@ def plot_km(result, ax=None, suppress_below: int = 0, synthetic: bool = True, *,
                     mec=color, mew=1.2, label="_curve end")
     note = (f"Masked figure: each step pools at least {m.k} events; a curve stops (○) where fewer "
             f"than {m.k} patients remain at risk; no censor marks.")
+    if kwargs.get("medians", True):
+        note += " Dashed lines: the medians of the table (estimated from every step)."
     if not_drawn:
         note += f" Not drawn (fewer than {m.k} events): {', '.join(not_drawn)}."
     import textwrap
@@ -1086,6 +1095,11 @@ class RowsUsed(Result):
     def _c(self, n: int) -> str:
         return f"<{self.k}" if 0 < n < self.k else str(int(n))
 
+    def _used(self, r) -> str:
+        """Patients used, as shown: hidden ("*") when the patients left out are masked, since
+        total − used would give them (complementary suppression)."""
+        return COMPLEMENTARY_MARK if 0 < r["left_out"] < self.k else self._c(r["used"])
+
     @property
     def counts(self) -> pd.DataFrame:
         rows = {}
@@ -1126,6 +1140,10 @@ class RowsUsed(Result):
             subject = r["label"] + (":" if listed else "")
         if r["left_out"] == 0:
             text = f"{subject} used all {self._c(self.total)} patients"
+        elif 0 < r["left_out"] < self.k:  # "used 90 of 93" would give the <k left out
+            text = (f"{subject} used all but <{self.k} of {self._c(self.total)} patients, left out "
+                    "for " + ", ".join(f"missing {r['names'][c]} ({self._c(n)})"
+                                       for c, n in r["missing"].items()))
         else:
             text = (f"{subject} used {self._c(r['used'])} of {self._c(self.total)} patients; "
                     f"{self._c(r['left_out'])} {_plural(r['left_out'], 'was', 'were')} left out: "
@@ -1161,7 +1179,7 @@ class RowsUsed(Result):
 
     @property
     def summary(self) -> pd.DataFrame:
-        rows = [{"analysis": r["label"] or "This analysis", "used": self._c(r["used"]),
+        rows = [{"analysis": r["label"] or "This analysis", "used": self._used(r),
                  "of": self._c(self.total), "left out": self._c(r["left_out"]), "why": self._why(r)}
                 for r in self._records]
         return pd.DataFrame(rows, columns=["analysis", "used", "of", "left out", "why"]).set_index("analysis")

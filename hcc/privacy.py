@@ -41,8 +41,9 @@ without ``mask=`` masks too):
   for the hidden ones to hold k patients together (drawn as one grey segment); AE bars hide
   what the by-term table hides; the forest plot drops its n column when a subgroup is small.
   Masked pages embed figures as SVG with their text as text, so the build can be checked.
-* **Text**: the sentences written from data ("used 90 of 93 patients; 3 were left out")
-  take their counts through the same rule; no row-level data, ids or dates.
+* **Text**: the sentences written from data take their counts through the same rule, with
+  its complement: "used 90 of 93 patients; <5 were left out" would give 3, so it reads
+  "used all but <5 of 93 patients". No row-level data, ids or dates.
 
 Not covered (and why):
 
@@ -55,6 +56,8 @@ Not covered (and why):
 * Bounds rather than values: two hidden cells of a sum of 9 with one of them "<5" leave the
   other between 5 and 8. Complementary suppression prevents exact disclosure, not
   interval disclosure (as in the usual cell-suppression practice).
+* The per-column missing counts of a sentence ("missing ECOG (<5), missing AFP (6)") do not
+  add up to the patients left out (a patient may miss both), so they are masked one by one.
 * Differences of numbers at risk between two ticks (patients who left the risk set in an
   interval: events plus censorings) and n − events in a Kaplan–Meier table (patients
   censored) are not masked; nor are sums of hidden cells shown nowhere.
