@@ -165,7 +165,8 @@ def suppress_small_counts(frame: pd.DataFrame, k: int, *, page=None) -> pd.DataF
         ``"*"`` (:data:`COMPLEMENTARY_MARK`): in a row,
         the ``Overall`` cell (else the other arm) when one arm alone is masked; in a column, the next smallest level of a variable when one level alone is masked — so no
         masked count follows from a total shown beside it. Also hidden ("*"): a count of an
-        arm column whose complement in the arm (size − count) is 1 to k − 1 (34 of 37);
+        arm column whose complement in the arm (size − count) is 1 to k − 1 (34 of 37), and
+        ``events`` whose complement in the row's ``n`` (the censored) is 1 to k − 1;
         the cells of the sums a result declares in ``frame.attrs["hcc_row_sums"]`` (the
         response table: CR + PR = ORR, CR + PR + SD = DCR, all categories = the arm); and,
         with a *page*, the counts other tables of the page hid and the percentages of small
@@ -259,9 +260,21 @@ def _count_columns(frame: pd.DataFrame) -> dict:
     return out
 
 
+#: Count columns nested in another count column of the same row: events of n patients.
+_NESTED_COLUMNS = (("events", "n"), ("n_event", "n_risk"))
+
+
 def _complements(frame: pd.DataFrame, small: pd.DataFrame, k: int, page) -> None:
-    """A count of an arm whose complement in the arm is small (34 of 37 leaves 3): hidden
-    (in place on *small*)."""
+    """A count whose complement is small: of an arm (34 of 37 leaves 3), or events of the
+    row's patients (34 events among 37 leaves 3 censored): hidden (in place on *small*)."""
+    names = {_last(c): j for j, c in enumerate(frame.columns) if not _is_paper_column(c)}
+    for part, whole in _NESTED_COLUMNS:
+        if part in names and whole in names:
+            jp, jw = names[part], names[whole]
+            for i in range(len(frame)):
+                e, n = _count_of(frame.iat[i, jp]), _count_of(frame.iat[i, jw])
+                if e is not None and n is not None and 0 < n - e < k and e > 0:
+                    small.iat[i, jp] = True
     sizes = _group_sizes(frame, page)
     for j, g in _count_columns(frame).items():
         n = sizes.get(g)

@@ -28,7 +28,8 @@ without ``mask=`` masks too):
   until no hidden cell can be solved from what is shown: Overall = TKI + TKI-ICI in a row;
   the levels of a variable add up to the group (Table 1); sums a result declares (the
   response table: ORR = CR + PR, DCR = ORR + SD, the categories add up to the arm); regimens
-  add up to their arm; a count whose complement in its arm is small (34 of 37); then an
+  add up to their arm; a count whose complement in its arm is small (34 of 37), and events
+  whose complement in the row's n (the patients censored) is small; then an
   exact check of all these sums together (a rank test: is a hidden cell a linear
   combination of shown ones?).
 * **Across the tables of a page** (:class:`Page`): a count hidden in one table is hidden in
@@ -59,8 +60,8 @@ Not covered (and why):
 * The per-column missing counts of a sentence ("missing ECOG (<5), missing AFP (6)") do not
   add up to the patients left out (a patient may miss both), so they are masked one by one.
 * Differences of numbers at risk between two ticks (patients who left the risk set in an
-  interval: events plus censorings) and n − events in a Kaplan–Meier table (patients
-  censored) are not masked; nor are sums of hidden cells shown nowhere.
+  interval: events plus censorings) are not masked; nor are sums of hidden cells shown
+  nowhere.
 * Tables a chapter builds from literal rows in the notebook (the six-patient worked
   example of chapter 3) are not data and are not masked.
 

@@ -471,6 +471,10 @@ def test_a_count_whose_complement_in_the_arm_is_small_is_hidden():
     assert m.loc["Any AE", "TKI n"] == STAR and m.loc["Grade ≥ 3 AE", "TKI n"] == 20
     t1 = pd.DataFrame({"TKI (n=37)": ["34 (91.9)"], "TKI-ICI (n=56)": ["40 (71.4)"]}, index=["TACE 1"])
     assert suppress_small_counts(t1, 5).iloc[0, 0] == STAR
+    # a KM table: 34 deaths among 37 leaves 3 censored (alive): the events are hidden
+    km = pd.DataFrame({"n": [37, 56], "events": [34, 24], "median": [7.6, 19.2]}, index=["TKI", "TKI-ICI"])
+    m = suppress_small_counts(km, 5)
+    assert m["events"].tolist() == [STAR, 24] and m["n"].tolist() == [37, 56]
 
 
 def test_cross_table_relations_on_one_page(tmp_path):
