@@ -33,6 +33,7 @@ from hcc._results import Result, escape_frame_html
 from hcc.errors import ParameterError
 
 __all__ = ["setup", "Chapter", "SETUP_PARAMETERS", "synthetic_banner", "show_table", "save_table", "suppress_small_counts",
+           "masking_summary",
            "suppression_active", "table_display", "compare_with_paper", "format_number", "plot_km", "plot_forest",
            "MaskedTable", "RowsUsed", "rows_used", "rows_used_table", "table_one_rows_used",
            "screen_rows_used"]
@@ -636,7 +637,55 @@ def save_table(result_or_frame, name: str, suppress_below: int = 0, synthetic: b
         table = suppress_small_counts(table, m.k, page=m.page)
     path = _csv_path(name, directory)
     table.to_csv(path, index=index)
+    _write_tally(path, table, m)
     return path
+
+
+#: Folder (inside the CSV folder) of the per-table masking tallies read by the
+#: reproducibility page (:func:`masking_summary`); not linked, so never published.
+TALLY_DIR = ".masking"
+
+
+def _write_tally(path: Path, table: pd.DataFrame, mask) -> None:
+    """How many cells of the CSV at *path* were hidden (``tables/.masking/NAME.json``); a
+    table written unmasked removes an older tally of the same name."""
+    import json
+
+    tally = path.parent / TALLY_DIR / f"{path.stem}.json"
+    if not mask.active:
+        tally.unlink(missing_ok=True)
+        return
+    cells = table.astype(str).to_numpy()
+    record = {"table": path.stem, "small": int((cells == f"<{mask.k}").sum()),
+              "hidden": int((cells == COMPLEMENTARY_MARK).sum()), "k": mask.k}
+    tally.parent.mkdir(parents=True, exist_ok=True)
+    tally.write_text(json.dumps(record), encoding="utf-8")
+
+
+def masking_summary(directory=TABLES_DIR) -> pd.DataFrame:
+    """What the chapters hid, by table: the tallies :func:`save_table` wrote.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The CSV folder of the executed chapters (``tables``, beside the executed pages).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``table`` (the CSV download's name): ``shown as "<k"`` (counts 1 to
+        k − 1) and ``hidden as "*"`` (complementary suppression); only tables with a hidden
+        cell, sorted by name. Empty when nothing was masked.
+    """
+    import json
+
+    rows = []
+    for p in sorted((Path(directory) / TALLY_DIR).glob("*.json")):
+        r = json.loads(p.read_text(encoding="utf-8"))
+        if r["small"] or r["hidden"]:
+            rows.append({"table": r["table"], f'shown as "<{r["k"]}"': r["small"],
+                         'hidden as "*"': r["hidden"]})
+    return pd.DataFrame(rows).set_index("table") if rows else pd.DataFrame()
 
 
 def table_display(result_or_frame, suppress_below: int = 0, synthetic: bool = True, *, mask=None):

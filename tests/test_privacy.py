@@ -578,6 +578,27 @@ def test_corpus_small_cells_hidden_by_every_chapter_helper(tmp_path):
     assert not [t for t in texts if t.strip() in {"1", "2", "3", "4"} or "(n=2)" in t or "(n=3)" in t], texts
 
 
+def test_the_reproducibility_page_lists_what_each_table_hid(tmp_path):
+    """save_table records how many cells it hid (not published: no link to it); the
+    reproducibility page shows them by CSV name; an unmasked rewrite drops the old tally."""
+    import pandas as pd
+
+    from hcc.book import masking_summary, save_table
+    from hcc.privacy import Mask
+
+    t = pd.DataFrame({"Overall n": [43, 22], "TKI n": [3, 20], "TKI-ICI n": [40, 2]})
+    save_table(t, "counts", mask=Mask(k=5, hide_rows=True), directory=tmp_path)
+    clean = pd.DataFrame({"Overall n": [70, 40], "TKI n": [30, 20], "TKI-ICI n": [40, 20]})
+    save_table(clean, "clean", mask=Mask(k=5, hide_rows=True), directory=tmp_path)
+    m = masking_summary(tmp_path)
+    written = pd.read_csv(tmp_path / "counts.csv", dtype=str).to_numpy()
+    assert m.index.tolist() == ["counts"]  # only the tables with a hidden cell
+    assert m.loc["counts", 'shown as "<5"'] == (written == "<5").sum() == 2
+    assert m.loc["counts", 'hidden as "*"'] == (written == "*").sum() == 2
+    save_table(t, "counts", directory=tmp_path)  # the same table, synthetic: nothing masked
+    assert masking_summary(tmp_path).empty
+
+
 def test_the_chapter_mask_applies_to_a_figure_called_without_it(tmp_path):
     """Chapter 5 calls ``hcc.response_bars(response, ax=...)`` without a mask: the chapter's
     mask (hcc.book.setup) applies; without a chapter nothing is hidden."""
@@ -858,3 +879,5 @@ def test_own_ae_file_shows_no_count_below_5_anywhere(own_ae_build):
             assert hidden != 1, (endpoint, arm, col, rows[col].tolist())
     repro = (html / "book" / "08_reproducibility.html").read_text(encoding="utf-8")
     assert "What is masked" in repro and "adverse-event file came from your own file" in repro
+    assert "each drawn step pools at least 5 events" in repro
+    assert "Cells hidden in the tables" in repro and "adverse_events_by_term" in repro
