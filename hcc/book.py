@@ -212,8 +212,9 @@ def suppress_small_counts(frame: pd.DataFrame, k: int, *, page=None) -> pd.DataF
     _siblings(out, small)
     if page is not None:
         _page_percentages(out, small, page, source)
-        page.record([c for c in (_count_of(out.iat[i, j]) for i, j in zip(*np.nonzero(small.to_numpy())))
-                     if c], source)
+        counting = _count_positions(out)
+        page.record([c for i, j in zip(*np.nonzero(small.to_numpy()))
+                     if counting[j] and (c := _count_of(out.iat[i, j]))], source)
     secondary = small & ~primary
     masked = out.astype(object).mask(primary, f"<{k}") if primary.to_numpy().any() else out
     if secondary.to_numpy().any():
@@ -287,21 +288,36 @@ def _complements(frame: pd.DataFrame, small: pd.DataFrame, k: int, page) -> None
                 small.iat[i, j] = True
 
 
+def _count_positions(frame: pd.DataFrame) -> list:
+    """Per column: whether its cells can be counts (not a published column, not a
+    percentage, a CI limit or a P-value column)."""
+    out = []
+    for c in frame.columns:
+        label = _label(c).strip()
+        out.append(not _is_paper_column(c) and "%" not in label
+                   and not label.endswith((" lower", " upper")) and label not in ("P", "p"))
+    return out
+
+
 def _page_hidden(frame: pd.DataFrame, small: pd.DataFrame, page, source) -> None:
     """Counts other tables of the page hid: hidden here too (in place on *small*)."""
     hidden = page.hidden_elsewhere(source)
     if not hidden:
         return
+    positions = _count_positions(frame)
+    arm_counts = _count_columns(frame)
     for j, col in enumerate(frame.columns):
-        if _is_paper_column(col):
+        if not positions[j]:
             continue
         name = _last(col)
-        counting = name in _COUNT_COLUMNS or name.endswith(" n") or j in _count_columns(frame)
+        counting = name in _COUNT_COLUMNS or name.endswith(" n") or j in arm_counts
         for i in range(len(frame)):
             v = frame.iat[i, j]
+            if isinstance(v, (bool, np.bool_)):
+                continue
             if isinstance(v, str) or isinstance(v, numbers.Integral) or counting:
                 c = _count_of(v)
-                if c is not None and c in hidden and not isinstance(v, (bool, np.bool_)):
+                if c is not None and c in hidden:
                     small.iat[i, j] = True
 
 

@@ -505,6 +505,9 @@ def test_cross_table_relations_on_one_page(tmp_path):
     assert m.loc["Sex = Male, TKI-ICI", "This cohort"] == "46"  # shown above too
     assert m.loc["Male share, TKI-ICI (%)", "This cohort"] != STAR
     assert m["Paper"].tolist() == ["30", "49", "18.9", "87.5"]  # the published numbers are public
+    # a percentage hidden beside a count (50.0 %) is not a count: a later 50 stays shown
+    table_display(pd.DataFrame({"TKI n": [2, 2], "TKI %": [50.0, 50.0]}), mask=mask)
+    assert table_display(pd.DataFrame({"n": [50, 12]}, index=["a", "b"]), mask=mask).frame["n"].tolist() == [50, 12]
 
 
 def test_regimens_nested_in_an_arm_do_not_give_a_hidden_one_away():
