@@ -278,6 +278,12 @@ def _complements(frame: pd.DataFrame, small: pd.DataFrame, k: int, page) -> None
                 if e is not None and n is not None and 0 < n - e < k and e > 0:
                     small.iat[i, jp] = True
     sizes = _group_sizes(frame, page)
+    for i, g in _level_rows(frame).items():  # "Cause = HBV, TKI": a level within an arm
+        n = sizes.get(g)
+        for j, ok in enumerate(_count_positions(frame) if n else ()):
+            c = _count_of(frame.iat[i, j]) if ok and not isinstance(frame.iat[i, j], (bool, np.bool_)) else None
+            if c is not None and 0 < n - c < k:
+                small.iat[i, j] = True
     for j, g in _count_columns(frame).items():
         n = sizes.get(g)
         if not n:
@@ -441,6 +447,7 @@ def _complementary(frame: pd.DataFrame, small: pd.DataFrame, page=None) -> None:
                   and (_last(c) in _COUNT_COLUMNS or _last(c).endswith(" n"))]
     equations = _equations(frame, triples, groups, relations, count_cols)
     equations += _nested_equations(frame, count_cols, page)
+    equations += _label_equations(frame)
     changed = True
     while changed:
         changed = False
@@ -524,6 +531,58 @@ def _nested_equations(frame, count_cols, page) -> list:
             eq = {(i, j): 1.0 for i in rows}
             if len(eq) >= 2 and all(_count_of(frame.iat[i, j]) is not None for i, j in eq):
                 eqs.append(eq)
+    return eqs
+
+
+#: Row labels of the comparison tables that name a level of a variable within an arm:
+#: "Sex = Male, TKI" (Table 1 counts) and "TKI: regimen REG", "TKI: best response CR".
+_LEVEL_LABELS = (re.compile(r"^(?P<var>.+?) = (?P<level>.+), (?P<group>Overall|TKI-ICI|TKI)$"),
+                 re.compile(r"^(?P<group>Overall|TKI-ICI|TKI): (?P<var>.+) (?P<level>\S+)$"))
+
+
+def _row_labels(frame) -> list:
+    """Row labels: the ``item`` column when there is one, else the (last level of the) index."""
+    return (frame["item"].astype(str).tolist() if "item" in frame.columns
+            else [str(r[-1] if isinstance(r, tuple) else r) for r in frame.index])
+
+
+def _level_rows(frame) -> dict:
+    """Row position → its arm, for rows labelled as a level within an arm (:data:`_LEVEL_LABELS`)."""
+    out = {}
+    for i, lab in enumerate(_row_labels(frame)):
+        for pattern in _LEVEL_LABELS:
+            m = pattern.match(lab.strip())
+            if m:
+                out[i] = m.group("group")
+                break
+    return out
+
+
+def _label_equations(frame) -> list:
+    """Tables of items (the fidelity report, the comparisons with the paper) list the levels
+    of a variable within an arm row by row; those rows add up to the arm, whose size the
+    page prints: one equation per (variable, arm) and count column. Labels from the ``item``
+    column when there is one, else the index."""
+    labels = _row_labels(frame)
+    keys: dict = {}
+    for i, lab in enumerate(labels):
+        for pattern in _LEVEL_LABELS:
+            m = pattern.match(lab.strip())
+            if m:
+                keys.setdefault((m.group("var"), m.group("group")), []).append(i)
+                break
+    if not keys:
+        return []
+    positions = _count_positions(frame)
+    eqs = []
+    for rows in keys.values():
+        if len(rows) < 2:
+            continue
+        for j, ok in enumerate(positions):
+            if ok and _last(frame.columns[j]) not in ("item", "kind", "section"):
+                eq = {(i, j): 1.0 for i in rows}
+                if all(_count_of(frame.iat[i, j]) is not None for i in rows):
+                    eqs.append(eq)
     return eqs
 
 

@@ -28,7 +28,8 @@ without ``mask=`` masks too):
   until no hidden cell can be solved from what is shown: Overall = TKI + TKI-ICI in a row;
   the levels of a variable add up to the group (Table 1); sums a result declares (the
   response table: ORR = CR + PR, DCR = ORR + SD, the categories add up to the arm); regimens
-  add up to their arm; a count whose complement in its arm is small (34 of 37), and events
+  add up to their arm; items that name a level within an arm ("Sex = Male, TKI", "TKI:
+  regimen REG", as the fidelity report and the comparisons list them) add up to the arm; a count whose complement in its arm is small (34 of 37), and events
   whose complement in the row's n (the patients censored) is small; then an
   exact check of all these sums together (a rank test: is a hidden cell a linear
   combination of shown ones?).

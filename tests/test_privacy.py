@@ -602,6 +602,24 @@ def test_the_reproducibility_page_lists_what_each_table_hid(tmp_path):
     assert masking_summary(tmp_path).empty
 
 
+def test_items_naming_levels_within_an_arm_are_complemented():
+    """The fidelity report (chapter 1's CSV) lists Table 1's counts item by item: with
+    "TKI: patients 37" printed, "TKI: regimen LEN 34" beside a hidden REG would give 3, and
+    "TACE = 1, TKI 35" beside a hidden TACE = 0 would give 2."""
+    import pandas as pd
+
+    from hcc.book import COMPLEMENTARY_MARK as STAR, suppress_small_counts
+    from hcc.privacy import Page
+
+    rep = pd.DataFrame({"item": ["TKI: patients", "TKI: regimen REG", "TKI: regimen LEN", "TACE = 0, TKI",
+                                 "TACE = 1, TKI", "Sex = Male, TKI", "Sex = Female, TKI"],
+                        "kind": ["count"] * 7, "paper": ["37", "3", "34", "2", "35", "30", "7"],
+                        "ours": [37, 3, 34, 2, 35, 30, 7]})
+    m = suppress_small_counts(rep, 5, page=Page(5, {"TKI": 37}))
+    assert m["ours"].tolist() == [37, "<5", STAR, "<5", STAR, 30, 7]
+    assert m["paper"].tolist() == rep["paper"].tolist()
+
+
 def test_the_chapter_mask_applies_to_a_figure_called_without_it(tmp_path):
     """Chapter 5 calls ``hcc.response_bars(response, ax=...)`` without a mask: the chapter's
     mask (hcc.book.setup) applies; without a chapter nothing is hidden."""
@@ -872,6 +890,20 @@ def test_own_ae_file_shows_no_count_below_5_anywhere(own_ae_build):
                 for pat in _PROSE_COUNT:
                     hits += [f"{nb.stem} prose: {m.group(0)!r}" for m in re.finditer(pat, re.sub(r"<[^>]+>", " ", prose))]
     assert hits == [], hits[:40]
+    # the fidelity report lists Table 1 item by item: no (variable, arm) hides just one level
+    import re as _re
+
+    fid = pd.read_csv(next(p for p in csvs if p.stem == "fidelity_report"), dtype=str)
+    fid = fid[fid["kind"] == "count"]
+    groups: dict = {}
+    for item, ours in zip(fid["item"], fid["ours"]):
+        m = (_re.match(r"^(.+?) = .+, (TKI-ICI|TKI)$", item)
+             or _re.match(r"^(TKI-ICI|TKI): (.+) \S+$", item))
+        if m:
+            groups.setdefault(m.groups(), []).append(ours)
+    assert len(groups) > 10
+    lone = {k: v for k, v in groups.items() if sum(x in ("<5", "*") for x in v) == 1}
+    assert lone == {}, lone
     # cross-table: chapter 3 prints n and events by arm; by regimen no arm hides just one
     regimens = pd.read_csv(next(p for p in csvs if p.stem == "medians_by_regimen"), dtype=str)
     arm_of = {"REG": "TKI", "LEN": "TKI"}
