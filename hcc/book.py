@@ -33,6 +33,7 @@ from hcc._results import Result, escape_frame_html
 from hcc.errors import ParameterError
 
 __all__ = ["setup", "Chapter", "SETUP_PARAMETERS", "synthetic_banner", "show_table", "save_table", "suppress_small_counts",
+           "masking_summary",
            "suppression_active", "table_display", "compare_with_paper", "format_number", "plot_km", "plot_forest",
            "MaskedTable", "RowsUsed", "rows_used", "rows_used_table", "table_one_rows_used",
            "screen_rows_used"]
@@ -79,12 +80,14 @@ def suppression_active(suppress_below: int = 0, synthetic: bool = True) -> bool:
 def _mask(suppress_below: int = 0, synthetic: bool = True, mask=None):
     """The :class:`hcc.privacy.Mask` a helper applies: *mask* when given (what a chapter gets
     from :func:`setup`), else the one the keyword pair ``suppress_below``/``synthetic`` means."""
-    from hcc.privacy import Mask
+    from hcc.privacy import Mask, resolve
 
     if mask is not None:
         if not isinstance(mask, Mask):
             raise ParameterError(f"mask must be an hcc.privacy.Mask, not {type(mask).__name__}")
         return mask
+    if _check_threshold(suppress_below) == 0 and synthetic:
+        return resolve(None)  # nothing said: the chapter's mask (hcc.privacy.activate), if any
     return Mask.from_flags(suppress_below, synthetic)
 
 
@@ -123,7 +126,7 @@ def _mask_label(label, k: int):
     return tuple(one(t) for t in label) if isinstance(label, tuple) else one(label)
 
 
-def suppress_small_counts(frame: pd.DataFrame, k: int) -> pd.DataFrame:
+def suppress_small_counts(frame: pd.DataFrame, k: int, *, page=None) -> pd.DataFrame:
     """Mask counts below *k* as the text ``"<k"``.
 
     Parameters
@@ -132,6 +135,10 @@ def suppress_small_counts(frame: pd.DataFrame, k: int) -> pd.DataFrame:
         A result table (``Result.summary``) or any frame of counts.
     k : int
         Threshold: counts with ``0 < n < k`` are masked. ``k = 0`` (or 1) masks nothing.
+    page : hcc.privacy.Page, optional
+        The ledger of the page (``mask.page`` of a chapter): counts that other tables of the
+        page hid are hidden here too, percentages of small or hidden counts of the page's
+        group sizes are hidden, and what this table hides is recorded.
 
     Returns
     -------
@@ -158,13 +165,19 @@ def suppress_small_counts(frame: pd.DataFrame, k: int) -> pd.DataFrame:
         Then complementary (secondary) suppression (see :func:`_complementary`), shown as
         ``"*"`` (:data:`COMPLEMENTARY_MARK`): in a row,
         the ``Overall`` cell (else the other arm) when one arm alone is masked; in a column, the next smallest level of a variable when one level alone is masked — so no
-        masked count follows from a total shown beside it.
+        masked count follows from a total shown beside it. Also hidden ("*"): a count of an
+        arm column whose complement in the arm (size − count) is 1 to k − 1 (34 of 37), and
+        ``events`` whose complement in the row's ``n`` (the censored) is 1 to k − 1;
+        the cells of the sums a result declares in ``frame.attrs["hcc_row_sums"]`` (the
+        response table: CR + PR = ORR, CR + PR + SD = DCR, all categories = the arm); and,
+        with a *page*, the counts other tables of the page hid and the percentages of small
+        or hidden counts.
 
     Notes
     -----
-    Complementary suppression knows the arm/Overall columns and the levels of one variable;
-    relations a table does not state in its layout (ORR = CR + PR in the response table) are
-    not searched.
+    Complementary suppression knows the arm/Overall columns, the levels of one variable and
+    the row sums a result declares; what it does not search is listed in
+    :mod:`hcc.privacy` ("What masking covers").
     """
     k = _check_threshold(k)
     out = frame.copy()
@@ -182,6 +195,10 @@ def suppress_small_counts(frame: pd.DataFrame, k: int) -> pd.DataFrame:
         values = out.iloc[:, j]
         small.iloc[:, j] = [_is_small(v, k, counting or bool(c)) for v, c in zip(values, count_rows)]
     primary = small.copy()
+    source = _fingerprint(out) if page is not None else None
+    _complements(out, small, k, page)
+    if page is not None:
+        _page_hidden(out, small, page, source)
     if "kind" in out.columns and primary.to_numpy().any():
         # its percent rows do not say their denominator: hidden whole (they may be c / n)
         pct = out["kind"].astype(str).eq("percent").to_numpy()
@@ -190,9 +207,14 @@ def suppress_small_counts(frame: pd.DataFrame, k: int) -> pd.DataFrame:
                 numeric = np.array([isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
                                     for v in out.iloc[:, j]])
                 small.iloc[:, j] = small.iloc[:, j].to_numpy() | (pct & numeric)
-    _complementary(out, small)
+    _complementary(out, small, page)
     _siblings(out, primary)
     _siblings(out, small)
+    if page is not None:
+        _page_percentages(out, small, page, source)
+        counting = _count_positions(out)
+        page.record([c for i, j in zip(*np.nonzero(small.to_numpy()))
+                     if counting[j] and (c := _count_of(out.iat[i, j]))], source)
     secondary = small & ~primary
     masked = out.astype(object).mask(primary, f"<{k}") if primary.to_numpy().any() else out
     if secondary.to_numpy().any():
@@ -203,6 +225,143 @@ def suppress_small_counts(frame: pd.DataFrame, k: int) -> pd.DataFrame:
     else:
         masked.columns = pd.Index(labels, name=out.columns.name)
     return masked
+
+
+def _fingerprint(frame: pd.DataFrame) -> str:
+    """Which table this is (its labels and cells), so that the ledger of a page tells a
+    table's own hidden counts (the CSV and the display of one table) from other tables'."""
+    import hashlib
+
+    text = frame.to_csv() if not frame.empty else repr(list(frame.columns))
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def _group_sizes(frame: pd.DataFrame, page) -> dict:
+    """Group → size: the "(n=37)" of a column label, else the page's denominators."""
+    sizes = dict(page.denominators) if page is not None else {}
+    for c in frame.columns:
+        m = _GROUP_COLUMN.match(_label(c).strip())
+        g = _GROUP_SIZE.search(_label(c))
+        if m and g:
+            sizes[m.group(1)] = int(g.group(1))
+    return sizes
+
+
+def _count_columns(frame: pd.DataFrame) -> dict:
+    """Column position → its group ("TKI", "TKI-ICI", "Overall") for the count columns of
+    an arm: "TKI n", "TKI any n", "TKI (n=37)"."""
+    out = {}
+    for j, c in enumerate(frame.columns):
+        if _is_paper_column(c):
+            continue
+        m = _GROUP_COLUMN.match(_label(c).strip())
+        if m:
+            rest = _GROUP_SIZE.sub("(n=)", m.group(2))
+            if rest.endswith(" n") or "(n=)" in rest or rest.strip() == "":
+                out[j] = m.group(1)
+    return out
+
+
+#: Count columns nested in another count column of the same row: events of n patients.
+_NESTED_COLUMNS = (("events", "n"), ("n_event", "n_risk"))
+
+
+def _complements(frame: pd.DataFrame, small: pd.DataFrame, k: int, page) -> None:
+    """A count whose complement is small: of an arm (34 of 37 leaves 3), or events of the
+    row's patients (34 events among 37 leaves 3 censored): hidden (in place on *small*)."""
+    names = {_last(c): j for j, c in enumerate(frame.columns) if not _is_paper_column(c)}
+    for part, whole in _NESTED_COLUMNS:
+        if part in names and whole in names:
+            jp, jw = names[part], names[whole]
+            for i in range(len(frame)):
+                e, n = _count_of(frame.iat[i, jp]), _count_of(frame.iat[i, jw])
+                if e is not None and n is not None and 0 < n - e < k and e > 0:
+                    small.iat[i, jp] = True
+    sizes = _group_sizes(frame, page)
+    for i, g in _level_rows(frame).items():  # "Cause = HBV, TKI": a level within an arm
+        n = sizes.get(g)
+        for j, ok in enumerate(_count_positions(frame) if n else ()):
+            c = _count_of(frame.iat[i, j]) if ok and not isinstance(frame.iat[i, j], (bool, np.bool_)) else None
+            if c is not None and 0 < n - c < k:
+                small.iat[i, j] = True
+    for j, g in _count_columns(frame).items():
+        n = sizes.get(g)
+        if not n:
+            continue
+        for i in range(len(frame)):
+            c = _count_of(frame.iat[i, j])
+            if c is not None and 0 < n - c < k and not small.iat[i, j]:
+                small.iat[i, j] = True
+
+
+def _count_positions(frame: pd.DataFrame) -> list:
+    """Per column: whether its cells can be counts (not a published column, not a
+    percentage, a CI limit or a P-value column)."""
+    out = []
+    for c in frame.columns:
+        label = _label(c).strip()
+        out.append(not _is_paper_column(c) and "%" not in label
+                   and not label.endswith((" lower", " upper")) and label not in ("P", "p"))
+    return out
+
+
+def _page_hidden(frame: pd.DataFrame, small: pd.DataFrame, page, source) -> None:
+    """Counts other tables of the page hid: hidden here too (in place on *small*)."""
+    hidden = page.hidden_elsewhere(source)
+    if not hidden:
+        return
+    positions = _count_positions(frame)
+    arm_counts = _count_columns(frame)
+    for j, col in enumerate(frame.columns):
+        if not positions[j]:
+            continue
+        name = _last(col)
+        counting = name in _COUNT_COLUMNS or name.endswith(" n") or j in arm_counts
+        for i in range(len(frame)):
+            v = frame.iat[i, j]
+            if isinstance(v, (bool, np.bool_)):
+                continue
+            if isinstance(v, str) or isinstance(v, numbers.Integral) or counting:
+                c = _count_of(v)
+                if c is not None and c in hidden:
+                    small.iat[i, j] = True
+
+
+#: A percentage printed as text: "8.1", "8.1%".
+_PERCENT_TEXT = re.compile(r"^\s*(\d+(?:\.(\d+))?)\s*%?\s*$")
+
+
+def _percent_value(value):
+    """(value, decimals) of a cell that can be a percentage, else None."""
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return None
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        if not math.isfinite(v):
+            return None
+        text = repr(v)
+        return v, (len(text.split(".")[1]) if "." in text and "e" not in text else 0)
+    if isinstance(value, str):
+        m = _PERCENT_TEXT.match(value)
+        if m:
+            return float(m.group(1)), len(m.group(2) or "")
+    return None
+
+
+def _page_percentages(frame: pd.DataFrame, small: pd.DataFrame, page, source) -> None:
+    """Percentages (column or row labelled with "%") of a small or hidden count of one of
+    the page's group sizes: hidden (in place on *small*)."""
+    rows_pct = ["%" in _label(r) for r in frame.index]
+    for j, col in enumerate(frame.columns):
+        if _is_paper_column(col):
+            continue
+        col_pct = "%" in _label(col)
+        for i in range(len(frame)):
+            if small.iat[i, j] or not (col_pct or rows_pct[i]):
+                continue
+            pv = _percent_value(frame.iat[i, j])
+            if pv is not None and page.percent_of_hidden(pv[0], pv[1], source):
+                small.iat[i, j] = True
 
 
 #: What a cell hidden by complementary suppression shows (its count is not small).
@@ -240,15 +399,36 @@ def _count_of(value):
     return None
 
 
-def _complementary(frame: pd.DataFrame, small: pd.DataFrame) -> None:
+def _row_relations(frame: pd.DataFrame) -> list:
+    """The sums a result declares in ``frame.attrs["hcc_row_sums"]``: a list of
+    ``(total_row, [part rows])`` (``total_row`` None: the parts add up to the arm, whose
+    size the page states). Returned as ``(total position or None, [part positions])``."""
+    out = []
+    pos = {r: i for i, r in enumerate(frame.index)}
+    for total, parts in frame.attrs.get("hcc_row_sums", ()) if hasattr(frame, "attrs") else ():
+        if total is not None and total not in pos:
+            continue
+        cells = [pos[r] for r in parts if r in pos]
+        if len(cells) + (total is not None) >= 2:
+            out.append((None if total is None else pos[total], cells))
+    return out
+
+
+def _complementary(frame: pd.DataFrame, small: pd.DataFrame, page=None) -> None:
     """Secondary suppression, in place on *small*, until no masked count can be derived.
 
     * Arms and their total: in a row, "Overall …" = "TKI …" + "TKI-ICI …" (same rest of the
       label). When one cell alone of such a triple is masked, the Overall cell is masked too
-      (else the other arm): two shown cells of the three would reveal the third.
+      (else the other arm): two shown cells of the three would reveal the third. A table
+      without its Overall column states no such sum.
     * Levels of one variable (rows sharing the first index level, as Table 1 prints them)
       add up to the group size of the column: when exactly one level is masked in a column,
       the next smallest shown count of that variable is masked too.
+    * Sums a result declares (``frame.attrs["hcc_row_sums"]``, e.g. ORR = CR + PR): in each
+      count column, when exactly one cell of a sum is masked, the smallest other is too.
+    * Then an exact check on all of these sums together (:func:`_hide_one_derivable`): as
+      long as a hidden cell can be solved from the shown cells by any combination of the
+      sums (DCR − SD = CR + PR = ORR), one more cell is hidden.
     """
     labels = [_GROUP_COLUMN.match(_label(c).strip()) for c in frame.columns]
     triples: dict[str, dict[str, int]] = {}
@@ -257,13 +437,28 @@ def _complementary(frame: pd.DataFrame, small: pd.DataFrame) -> None:
             rest = _GROUP_SIZE.sub("(n=)", m.group(2))
             if rest.endswith(" n") or "(n=)" in rest or rest.strip() == "":  # counts only
                 triples.setdefault(rest, {})[m.group(1)] = j
-    triples = {r: t for r, t in triples.items() if {"TKI", "TKI-ICI"} <= set(t)}
+    # a row's total must be printed for the arms to reveal each other: Overall present
+    triples = {r: t for r, t in triples.items() if {"Overall", "TKI", "TKI-ICI"} <= set(t)}
     groups = None
     if isinstance(frame.index, pd.MultiIndex) and frame.index.nlevels > 1:
         groups = pd.Series(range(len(frame))).groupby(frame.index.get_level_values(0).to_numpy()).indices
+    relations = _row_relations(frame)
+    count_cols = [j for j, c in enumerate(frame.columns) if not _is_paper_column(c)
+                  and (_last(c) in _COUNT_COLUMNS or _last(c).endswith(" n"))]
+    equations = _equations(frame, triples, groups, relations, count_cols)
+    equations += _nested_equations(frame, count_cols, page)
+    equations += _label_equations(frame)
     changed = True
     while changed:
         changed = False
+        for j in count_cols:  # declared sums: total = sum of parts, in each count column
+            for total, parts in relations:
+                cells = parts + ([total] if total is not None else [])
+                masked = [i for i in cells if small.iat[i, j]]
+                shown = [(c, i) for i in cells if not small.iat[i, j]
+                         and (c := _count_of(frame.iat[i, j])) not in (None, 0)]
+                if len(masked) == 1 and shown:
+                    small.iat[min(shown)[1], j] = changed = True
         for t in triples.values():
             cells = [t[g] for g in ("Overall", "TKI", "TKI-ICI") if g in t]  # Overall first
             for i in range(len(frame)):
@@ -273,9 +468,7 @@ def _complementary(frame: pd.DataFrame, small: pd.DataFrame) -> None:
                     if not small.iat[i, j] and _count_of(frame.iat[i, j]) not in (None, 0):
                         small.iat[i, j] = changed = True
                         break
-        if groups is None:
-            continue
-        for j in range(frame.shape[1]):
+        for j in range(frame.shape[1] if groups is not None else 0):
             if _is_paper_column(frame.columns[j]):
                 continue
             for rows in groups.values():
@@ -286,6 +479,146 @@ def _complementary(frame: pd.DataFrame, small: pd.DataFrame) -> None:
                          and (c := _count_of(frame.iat[i, j])) not in (None, 0)]
                 if len(masked) == 1 and shown:
                     small.iat[min(shown)[1], j] = changed = True
+        if not changed:  # the simple rules are met: does a combination of sums still solve a cell?
+            changed = _hide_one_derivable(frame, small, equations)
+
+
+def _equations(frame, triples, groups, relations, count_cols) -> list:
+    """The sums a table states, as equations over its count cells: a list of
+    ``{(row, column): coefficient}`` whose weighted sum is known to a reader (a total shown
+    in the table, or a group size the page states). Cells that hold no count drop the
+    equation (it cannot be used to solve anything)."""
+    eqs = []
+    n = len(frame)
+
+    def add(eq):
+        if len(eq) >= 2 and all(_count_of(frame.iat[i, j]) is not None for i, j in eq):
+            eqs.append(eq)
+
+    for t in triples.values():  # Overall = TKI + TKI-ICI, per row
+        if "Overall" in t:
+            for i in range(n):
+                add({(i, t["Overall"]): 1.0, (i, t["TKI"]): -1.0, (i, t["TKI-ICI"]): -1.0})
+    cols = sorted(set(count_cols) | {j for t in triples.values() for j in t.values()})
+    for j in cols:
+        for total, parts in relations:  # declared: total - parts = 0, or parts = the arm
+            eq = {(i, j): -1.0 for i in parts}
+            if total is not None:
+                eq[(total, j)] = 1.0
+            add(eq)
+        if groups is not None:  # the levels of a variable add up to the group
+            for rows in groups.values():
+                add({(i, j): 1.0 for i in rows})
+    return eqs
+
+
+def _nested_equations(frame, count_cols, page) -> list:
+    """Rows that are parts of a group of the page (regimens of an arm): in each count
+    column their sum is taken as known (the arm's n and events are printed by another table
+    of the page), so that one hidden regimen does not follow from the others."""
+    parents = getattr(page, "parents", None) or {}
+    if not parents:
+        return []
+    labels = [str(r[-1] if isinstance(r, tuple) else r) for r in frame.index]
+    outer = [r[:-1] if isinstance(r, tuple) else () for r in frame.index]
+    by_parent: dict = {}
+    for i, (lab, up) in enumerate(zip(labels, outer)):
+        if lab in parents:
+            by_parent.setdefault((up, parents[lab]), []).append(i)
+    eqs = []
+    for rows in by_parent.values():
+        for j in count_cols:
+            eq = {(i, j): 1.0 for i in rows}
+            if len(eq) >= 2 and all(_count_of(frame.iat[i, j]) is not None for i, j in eq):
+                eqs.append(eq)
+    return eqs
+
+
+#: Row labels of the comparison tables that name a level of a variable within an arm:
+#: "Sex = Male, TKI" (Table 1 counts) and "TKI: regimen REG", "TKI: best response CR".
+_LEVEL_LABELS = (re.compile(r"^(?P<var>.+?) = (?P<level>.+), (?P<group>Overall|TKI-ICI|TKI)$"),
+                 re.compile(r"^(?P<group>Overall|TKI-ICI|TKI): (?P<var>.+) (?P<level>\S+)$"))
+
+
+def _row_labels(frame) -> list:
+    """Row labels: the ``item`` column when there is one, else the (last level of the) index."""
+    return (frame["item"].astype(str).tolist() if "item" in frame.columns
+            else [str(r[-1] if isinstance(r, tuple) else r) for r in frame.index])
+
+
+def _level_rows(frame) -> dict:
+    """Row position → its arm, for rows labelled as a level within an arm (:data:`_LEVEL_LABELS`)."""
+    out = {}
+    for i, lab in enumerate(_row_labels(frame)):
+        for pattern in _LEVEL_LABELS:
+            m = pattern.match(lab.strip())
+            if m:
+                out[i] = m.group("group")
+                break
+    return out
+
+
+def _label_equations(frame) -> list:
+    """Tables of items (the fidelity report, the comparisons with the paper) list the levels
+    of a variable within an arm row by row; those rows add up to the arm, whose size the
+    page prints: one equation per (variable, arm) and count column. Labels from the ``item``
+    column when there is one, else the index."""
+    labels = _row_labels(frame)
+    keys: dict = {}
+    for i, lab in enumerate(labels):
+        for pattern in _LEVEL_LABELS:
+            m = pattern.match(lab.strip())
+            if m:
+                keys.setdefault((m.group("var"), m.group("group")), []).append(i)
+                break
+    if not keys:
+        return []
+    positions = _count_positions(frame)
+    eqs = []
+    for rows in keys.values():
+        if len(rows) < 2:
+            continue
+        for j, ok in enumerate(positions):
+            if ok and _last(frame.columns[j]) not in ("item", "kind", "section"):
+                eq = {(i, j): 1.0 for i in rows}
+                if all(_count_of(frame.iat[i, j]) is not None for i in rows):
+                    eqs.append(eq)
+    return eqs
+
+
+def _hide_one_derivable(frame, small, equations) -> bool:
+    """If a hidden cell can be solved from the equations and the cells shown, hide one more
+    cell (the smallest shown count of an equation with that cell) and return True.
+
+    Exact linear disclosure: a hidden cell is determined when its unit vector lies in the
+    row space of the equations restricted to the hidden cells (rank test).
+    """
+    if not equations:
+        return False
+    hidden = sorted({c for eq in equations for c in eq if small.iat[c]})
+    if not hidden:
+        return False
+    col = {c: h for h, c in enumerate(hidden)}
+    a = np.zeros((len(equations), len(hidden)))
+    for r, eq in enumerate(equations):
+        for c, coef in eq.items():
+            if c in col:
+                a[r, col[c]] = coef
+    rank = np.linalg.matrix_rank(a)
+    for c in hidden:
+        e = np.zeros(len(hidden))
+        e[col[c]] = 1.0
+        if np.linalg.matrix_rank(np.vstack([a, e])) > rank:
+            continue  # not determined
+        near = [(v, d) for eq in equations if c in eq for d in eq
+                if not small.iat[d] and (v := _count_of(frame.iat[d])) not in (None, 0)]
+        if not near:
+            near = [(v, d) for eq in equations for d in eq
+                    if not small.iat[d] and (v := _count_of(frame.iat[d])) not in (None, 0)]
+        if near:
+            small.iat[min(near)[1]] = True
+            return True
+    return False
 
 
 class MaskedTable:
@@ -376,10 +709,58 @@ def save_table(result_or_frame, name: str, suppress_below: int = 0, synthetic: b
     table = _table_of(result_or_frame)
     m = _mask(suppress_below, synthetic, mask)
     if m.active:
-        table = suppress_small_counts(table, m.k)
+        table = suppress_small_counts(table, m.k, page=m.page)
     path = _csv_path(name, directory)
     table.to_csv(path, index=index)
+    _write_tally(path, table, m)
     return path
+
+
+#: Folder (inside the CSV folder) of the per-table masking tallies read by the
+#: reproducibility page (:func:`masking_summary`); not linked, so never published.
+TALLY_DIR = ".masking"
+
+
+def _write_tally(path: Path, table: pd.DataFrame, mask) -> None:
+    """How many cells of the CSV at *path* were hidden (``tables/.masking/NAME.json``); a
+    table written unmasked removes an older tally of the same name."""
+    import json
+
+    tally = path.parent / TALLY_DIR / f"{path.stem}.json"
+    if not mask.active:
+        tally.unlink(missing_ok=True)
+        return
+    cells = table.astype(str).to_numpy()
+    record = {"table": path.stem, "small": int((cells == f"<{mask.k}").sum()),
+              "hidden": int((cells == COMPLEMENTARY_MARK).sum()), "k": mask.k}
+    tally.parent.mkdir(parents=True, exist_ok=True)
+    tally.write_text(json.dumps(record), encoding="utf-8")
+
+
+def masking_summary(directory=TABLES_DIR) -> pd.DataFrame:
+    """What the chapters hid, by table: the tallies :func:`save_table` wrote.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The CSV folder of the executed chapters (``tables``, beside the executed pages).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``table`` (the CSV download's name): ``shown as "<k"`` (counts 1 to
+        k − 1) and ``hidden as "*"`` (complementary suppression); only tables with a hidden
+        cell, sorted by name. Empty when nothing was masked.
+    """
+    import json
+
+    rows = []
+    for p in sorted((Path(directory) / TALLY_DIR).glob("*.json")):
+        r = json.loads(p.read_text(encoding="utf-8"))
+        if r["small"] or r["hidden"]:
+            rows.append({"table": r["table"], f'shown as "<{r["k"]}"': r["small"],
+                         'hidden as "*"': r["hidden"]})
+    return pd.DataFrame(rows).set_index("table") if rows else pd.DataFrame()
 
 
 def table_display(result_or_frame, suppress_below: int = 0, synthetic: bool = True, *, mask=None):
@@ -400,7 +781,7 @@ def table_display(result_or_frame, suppress_below: int = 0, synthetic: bool = Tr
     m = _mask(suppress_below, synthetic, mask)
     if not m.active:
         return result_or_frame
-    masked = suppress_small_counts(_table_of(result_or_frame), m.k)
+    masked = suppress_small_counts(_table_of(result_or_frame), m.k, page=m.page)
     return MaskedTable(masked, m.k, title=getattr(result_or_frame, "title", None),
                        notes=getattr(result_or_frame, "notes", ()))
 
@@ -492,6 +873,22 @@ def synthetic_banner(synthetic: bool, n_patients: int | None = None, suppress_be
 SETUP_PARAMETERS = ("data", "adverse_events", "seed", "suppress_below", "alpha", "synthetic")
 
 
+def _denominators(cohort: pd.DataFrame) -> dict:
+    """The group sizes a page states: the cohort and each arm."""
+    sizes = {"Overall": len(cohort)}
+    if "arm" in cohort.columns:
+        sizes.update({str(a): int(n) for a, n in cohort["arm"].value_counts().items()})
+    return sizes
+
+
+def _parents(cohort: pd.DataFrame) -> dict:
+    """Subgroups nested in an arm, as the page's tables may print them: regimen → arm."""
+    if not {"regimen", "arm"} <= set(cohort.columns):
+        return {}
+    pairs = cohort[["regimen", "arm"]].dropna().drop_duplicates()
+    return {str(r): str(a) for r, a in zip(pairs["regimen"], pairs["arm"])}
+
+
 class Chapter:
     """What a chapter needs, made by :func:`setup`.
 
@@ -518,7 +915,7 @@ class Chapter:
         self.params = params
         self.decision = decision
         self.synthetic = decision.synthetic
-        self.mask = decision.mask
+        self.mask = decision.mask.for_page(_denominators(cohort), _parents(cohort))  # one ledger per page
         self.cohort = cohort
         self.tables = tables
         self.ci = f"{100 * (1 - float(params.get('alpha') or 0.05)):g}% CI"
@@ -586,6 +983,13 @@ def setup(params, *, tables=TABLES_DIR, style: bool = True) -> Chapter:
     Returns
     -------
     Chapter
+
+    Notes
+    -----
+    The chapter's mask carries the page's ledger (:class:`hcc.privacy.Page`: the cohort's
+    and arms' sizes, regimen → arm, what the page's tables hid) and becomes the active mask
+    (:func:`hcc.privacy.activate`), so a helper called without ``mask=`` applies it. A
+    masked chapter (with *style*) embeds its figures as SVG whose text stays text.
     """
     from hcc.data import get_cohort
     from hcc.privacy import Decision, decide
@@ -607,7 +1011,27 @@ def setup(params, *, tables=TABLES_DIR, style: bool = True) -> Chapter:
     folder = Path(tables)
     folder.mkdir(parents=True, exist_ok=True)
     cohort = get_cohort(data=p["data"], seed=p["seed"])
-    return Chapter(p, decision, cohort, folder)
+    chapter = Chapter(p, decision, cohort, folder)
+    from hcc.privacy import activate
+
+    activate(chapter.mask if chapter.mask.active or chapter.mask.hide_rows else None)
+    if style and chapter.mask.active:
+        _figures_as_text()
+    return chapter
+
+
+def _figures_as_text() -> None:
+    """Masked pages embed their figures as SVG with real text elements (not glyph paths), so
+    that every number a figure prints can be read back (and checked) from the page."""
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.fonttype"] = "none"
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("svg")
+    except Exception:  # noqa: BLE001 - outside a kernel there is no inline backend
+        pass
 
 
 # --------------------------------------------------------------------------- paper vs ours
@@ -652,14 +1076,15 @@ def compare_with_paper(rows, decimals: int | None = None) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- plots
 def plot_km(result, ax=None, suppress_below: int = 0, synthetic: bool = True, *, mask=None, **kwargs):
-    """``KMResult.plot`` with the number-at-risk row masked below *suppress_below* for real data.
+    """``KMResult.plot``, drawn under the masking rule of :func:`hcc.privacy.km_steps` for real data.
 
     Parameters
     ----------
     result : hcc.survival.KMResult
     ax : matplotlib Axes, optional
     suppress_below, synthetic
-        As :func:`show_table`; masked numbers at risk read ``"<k"``.
+        As :func:`show_table`; without them (and without *mask*) the chapter's mask.
+    mask : hcc.privacy.Mask, optional
     **kwargs
         Passed to ``KMResult.plot``.
 
@@ -669,14 +1094,58 @@ def plot_km(result, ax=None, suppress_below: int = 0, synthetic: bool = True, *,
 
     Notes
     -----
-    With masking the censor ticks are not drawn (each marks one patient); the steps of the
-    curve still show how many events happened at each time.
+    With masking: numbers at risk of 1 to k − 1 read ``"<k"``; no censor ticks (each marks
+    one patient); each curve and its band are redrawn by :func:`hcc.privacy.km_steps` —
+    steps that pool at least k events, the curve stopped (open circle) at the last time with
+    at least k patients at risk, a curve with fewer than k events not drawn — and a note
+    under the figure says so. The medians drawn are the estimates of the table.
     """
+    from hcc.privacy import km_steps
+
     m = _mask(suppress_below, synthetic, mask)
-    if m.active:
-        kwargs.setdefault("at_risk_format", m.count)
-        kwargs["censors"] = False  # a tick marks one patient
-    return result.plot(ax=ax, **kwargs)
+    if not m.active:
+        return result.plot(ax=ax, **kwargs)
+    kwargs.setdefault("at_risk_format", m.count)
+    kwargs["censors"] = False  # a tick marks one patient
+    old_lines = set(ax.lines) if ax is not None else set()
+    old_bands = set(ax.collections) if ax is not None else set()
+    ax = result.plot(ax=ax, **kwargs)
+    bands = [c for c in ax.collections if c not in old_bands]
+    for band in bands:
+        band.remove()
+    not_drawn = []
+    for i, g in enumerate(result.groups):
+        label = str(g) if result.group_col else "All patients"
+        line = next((ln for ln in ax.lines if ln not in old_lines and ln.get_label() == label), None)
+        if line is None:
+            continue
+        c = result.curves[g]
+        steps = km_steps(c["time"], c["n_risk"], c["n_event"], c["surv"], c["lower"], c["upper"], k=m.k)
+        if steps["time"].size == 0:
+            line.set_data([], [])
+            not_drawn.append(label)
+            continue
+        line.set_data(steps["time"], steps["surv"])
+        color = line.get_color()
+        if kwargs.get("ci", True) and bands:
+            ax.fill_between(steps["time"], steps["lower"], steps["upper"], step="post", color=color,
+                            alpha=0.15, lw=0)
+        if steps["end"] is not None:
+            ax.plot([steps["end"]], [steps["surv"][-1]], ls="none", marker="o", ms=4.5, mfc="white",
+                    mec=color, mew=1.2, label="_curve end")
+    note = (f"Masked figure: each step pools at least {m.k} events; a curve stops (○) where fewer "
+            f"than {m.k} patients remain at risk; no censor marks.")
+    if kwargs.get("medians", True):
+        note += " Dashed lines: the medians of the table (estimated from every step)."
+    if not_drawn:
+        note += f" Not drawn (fewer than {m.k} events): {', '.join(not_drawn)}."
+    import textwrap
+
+    note = textwrap.fill(note, 80)
+    rows = len(result.groups) if kwargs.get("at_risk", True) else -1
+    ax.annotate(note, xy=(0, -0.23 - 0.07 * rows if rows >= 0 else -0.14), xycoords="axes fraction",
+                fontsize=7.5, style="italic", ha="left", va="top", color="0.3")
+    return ax
 
 
 def plot_forest(result, ax=None, suppress_below: int = 0, synthetic: bool = True, *, mask=None,
@@ -763,6 +1232,11 @@ class RowsUsed(Result):
     def _c(self, n: int) -> str:
         return f"<{self.k}" if 0 < n < self.k else str(int(n))
 
+    def _used(self, r) -> str:
+        """Patients used, as shown: hidden ("*") when the patients left out are masked, since
+        total − used would give them (complementary suppression)."""
+        return COMPLEMENTARY_MARK if 0 < r["left_out"] < self.k else self._c(r["used"])
+
     @property
     def counts(self) -> pd.DataFrame:
         rows = {}
@@ -803,6 +1277,10 @@ class RowsUsed(Result):
             subject = r["label"] + (":" if listed else "")
         if r["left_out"] == 0:
             text = f"{subject} used all {self._c(self.total)} patients"
+        elif 0 < r["left_out"] < self.k:  # "used 90 of 93" would give the <k left out
+            text = (f"{subject} used all but <{self.k} of {self._c(self.total)} patients, left out "
+                    "for " + ", ".join(f"missing {r['names'][c]} ({self._c(n)})"
+                                       for c, n in r["missing"].items()))
         else:
             text = (f"{subject} used {self._c(r['used'])} of {self._c(self.total)} patients; "
                     f"{self._c(r['left_out'])} {_plural(r['left_out'], 'was', 'were')} left out: "
@@ -838,7 +1316,7 @@ class RowsUsed(Result):
 
     @property
     def summary(self) -> pd.DataFrame:
-        rows = [{"analysis": r["label"] or "This analysis", "used": self._c(r["used"]),
+        rows = [{"analysis": r["label"] or "This analysis", "used": self._used(r),
                  "of": self._c(self.total), "left out": self._c(r["left_out"]), "why": self._why(r)}
                 for r in self._records]
         return pd.DataFrame(rows, columns=["analysis", "used", "of", "left out", "why"]).set_index("analysis")

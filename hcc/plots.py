@@ -112,14 +112,26 @@ def flow_diagram(stages, branches: Mapping[str, Mapping[str, int]] | None = None
     return ax
 
 
-def response_bars(result, ax=None, **kwargs):
-    """Bars of best response per arm from :func:`hcc.response_table`; returns the Axes."""
-    return result.plot(ax=ax, **kwargs)
+def response_bars(result, ax=None, mask=None, **kwargs):
+    """Bars of best response per arm from :func:`hcc.response_table`; returns the Axes.
+
+    *mask* (:class:`hcc.privacy.Mask`) defaults to the chapter's mask
+    (:func:`hcc.privacy.active`), so a chapter's figure is masked even when the call does
+    not pass it; see ``ResponseResult.plot`` for what is hidden.
+    """
+    from hcc.privacy import resolve
+
+    return result.plot(ax=ax, mask=resolve(mask), **kwargs)
 
 
-def ae_chart(result, ax=None, **kwargs):
-    """Horizontal bars of adverse events per term by arm from :func:`hcc.safety_table`."""
-    return result.plot(ax=ax, **kwargs)
+def ae_chart(result, ax=None, mask=None, **kwargs):
+    """Horizontal bars of adverse events per term by arm from :func:`hcc.safety_table`.
+
+    *mask* defaults to the chapter's mask, as :func:`response_bars`.
+    """
+    from hcc.privacy import resolve
+
+    return result.plot(ax=ax, mask=resolve(mask), **kwargs)
 
 
 def natural_spline_smooth(x, y, df: int = 4, at=None, var: float | None = None):

@@ -35,7 +35,8 @@ __all__ = ["check_book", "check_inputs", "errors", "warnings_", "MODELS",
 MIN_EVENTS_PER_COVARIATE = 5
 ENDPOINTS = {"os": ("os_months", "os_event", "overall survival"),
              "pfs": ("pfs_months", "pfs_event", "progression-free survival")}
-#: The adjusted treatment model of chapter 7 (its covariates, besides the treatment).
+#: The adjusted treatment model of the reviewer's chapter (07_beyond: adjusted Cox and the
+#: propensity model) and of the discussion (its covariates, besides the treatment).
 DISCUSSION_CONFOUNDERS = ("ecog", "child_pugh", "pvtt", "metastases", "afp_gt400",
                           "tumor_number_gt3")
 #: Chapter notebook → what it fits, for the messages.
@@ -46,16 +47,19 @@ CHAPTERS = {
     "04_cox": "Cox models (Tables 2, 3) and subgroup hazard ratios (Fig. 3)",
     "05_response": "response by arm",
     "06_safety": "adverse events by arm",
+    "07_beyond": "the propensity model, adjusted and IPTW hazard ratios, RMST by arm",
     "07_discussion": "crude and adjusted treatment hazard ratios",
 }
 #: Chapters that compare the arms with a test or a model (02 and 06 only describe them).
-ONE_ARM_CHAPTERS = ("01_cohort", "03_survival", "04_cox", "05_response", "07_discussion")
-#: The book's Cox models: chapter → list of (model name, Cox terms of hcc.paper.COX_CODING).
-MODELS = {
-    "04_cox": [("univariate model", (term,)) for term in paper.COX_TERMS],
-    "07_discussion": [("crude treatment model", ("second_line",)),
-                      ("adjusted treatment model", ("second_line",) + DISCUSSION_CONFOUNDERS)],
-}
+ONE_ARM_CHAPTERS = ("01_cohort", "03_survival", "04_cox", "05_response", "07_beyond",
+                    "07_discussion")
+#: The book's Cox models: (chapters that fit it, model name, Cox terms of hcc.paper.COX_CODING).
+MODELS = (
+    [(("04_cox",), "univariate model", (term,)) for term in paper.COX_TERMS]
+    + [(("07_beyond", "07_discussion"), "adjusted treatment model",
+        ("second_line",) + DISCUSSION_CONFOUNDERS),
+       (("07_discussion",), "crude treatment model", ("second_line",))]
+)
 
 
 def _column(term: str) -> str:
@@ -121,13 +125,14 @@ def _check_events(cohort, file, problems) -> None:
     for ep, (_, event, name) in ENDPOINTS.items():
         ev = cohort[event].fillna(0)
         if ev.sum() == 0:
-            problems.append(_error(file, event, ["01_cohort", "03_survival", "04_cox", "07_discussion"],
+            problems.append(_error(file, event, ["01_cohort", "03_survival", "04_cox", "07_beyond",
+                                            "07_discussion"],
                                    f"no {name} events: every patient is censored"))
             continue
         for arm in paper.ARMS:
             if ev[cohort["arm"] == arm].sum() == 0:
                 problems.append(_error(
-                    file, event, ["01_cohort", "07_discussion"],
+                    file, event, ["01_cohort", "07_beyond", "07_discussion"],
                     f"no {name} events in arm {arm}: the treatment hazard ratio is infinite "
                     "(monotone likelihood)"))
 
@@ -144,7 +149,7 @@ def _check_levels(cohort, file, problems) -> None:
         if len(levels) < 2:
             chapters = ["01_cohort", "04_cox"]
             if col in DISCUSSION_CONFOUNDERS:
-                chapters.append("07_discussion")
+                chapters += ["07_beyond", "07_discussion"]
             value = cohort[col].dropna()
             first = value.iloc[0].item() if hasattr(value.iloc[0], "item") else value.iloc[0]
             what = (f"every patient has {col} = {first!r}" if len(value.unique()) == 1
@@ -156,39 +161,38 @@ def _check_models(cohort, file, problems) -> None:
     bad_columns = {p.column for p in problems}
     for ep, (_, event, name) in ENDPOINTS.items():
         ev = cohort[event]
-        for chapter, models in MODELS.items():
-            for model, terms in models:
-                cols = [_column(t) for t in terms]
-                if bad_columns & set(cols):
+        for chapters, model, terms in MODELS:
+            cols = [_column(t) for t in terms]
+            if bad_columns & set(cols):
+                continue
+            coded = pd.DataFrame({t: _coded(cohort, t) for t in terms})
+            keep = coded.notna().all(axis=1) & ev.notna()
+            events = int(ev[keep].sum())
+            k = len(terms)
+            label = f"the {ep.upper()} {model}" + (f" of {_column(terms[0])}" if model == "univariate model" else "")
+            for t in terms:  # a level without events: monotone likelihood
+                x = coded.loc[keep, t]
+                for level in (0.0, 1.0):
+                    if (x == level).any() and ev[keep][x == level].sum() == 0 and t != "second_line":
+                        where = _level_text(t, level)
+                        why = (f"no {name} events among patients with {where}: {label} has an "
+                               "infinite hazard ratio (monotone likelihood)")
+                        if model == "univariate model":
+                            problems.append(_warning(file, _column(t), list(chapters),
+                                                     why + "; its row of the table stays empty"))
+                        else:
+                            problems.append(_error(file, _column(t), list(chapters), why))
+            if k > 1 and not any(p.severity == "error" and p.column in cols for p in problems):
+                why = _trial_fit(cohort, coded, ep, terms)
+                if why:
+                    problems.append(_error(file, event, list(chapters), f"{label} cannot be "
+                                           f"fitted ({events} events, {k} covariates): {why}"))
                     continue
-                coded = pd.DataFrame({t: _coded(cohort, t) for t in terms})
-                keep = coded.notna().all(axis=1) & ev.notna()
-                events = int(ev[keep].sum())
-                k = len(terms)
-                label = f"the {ep.upper()} {model}" + (f" of {_column(terms[0])}" if model == "univariate model" else "")
-                for t in terms:  # a level without events: monotone likelihood
-                    x = coded.loc[keep, t]
-                    for level in (0.0, 1.0):
-                        if (x == level).any() and ev[keep][x == level].sum() == 0 and t != "second_line":
-                            where = _level_text(t, level)
-                            why = (f"no {name} events among patients with {where}: {label} has an "
-                                   "infinite hazard ratio (monotone likelihood)")
-                            if model == "univariate model":
-                                problems.append(_warning(file, _column(t), [chapter],
-                                                         why + "; its row of the table stays empty"))
-                            else:
-                                problems.append(_error(file, _column(t), [chapter], why))
-                if k > 1 and not any(p.severity == "error" and p.column in cols for p in problems):
-                    why = _trial_fit(cohort, coded, ep, terms)
-                    if why:
-                        problems.append(_error(file, event, [chapter], f"{label} cannot be "
-                                               f"fitted ({events} events, {k} covariates): {why}"))
-                        continue
-                if k > 1 and events < MIN_EVENTS_PER_COVARIATE * k:
-                    problems.append(_warning(file, event, [chapter], f"{label} has {events} events "
-                                             f"for {k} covariates (fewer than "
-                                             f"{MIN_EVENTS_PER_COVARIATE} per covariate): its "
-                                             "estimates will be unstable"))
+            if k > 1 and events < MIN_EVENTS_PER_COVARIATE * k:
+                problems.append(_warning(file, event, list(chapters), f"{label} has {events} events "
+                                         f"for {k} covariates (fewer than "
+                                         f"{MIN_EVENTS_PER_COVARIATE} per covariate): its "
+                                         "estimates will be unstable"))
 
 
 def _trial_fit(cohort, coded, ep: str, terms) -> str | None:

@@ -73,6 +73,11 @@ class ResponseResult(Result):
             out[f"{a} lower"] = lo
             out[f"{a} upper"] = up
         out["P"] = [np.nan] * len(self.counts) + [self.p_orr, self.p_dcr]
+        cats = list(self.counts.index)
+        # the sums the table states, for complementary suppression (hcc.book.suppress_small_counts)
+        out.attrs["hcc_row_sums"] = [(None, cats), ("ORR", ["CR", "PR"]), ("DCR", ["CR", "PR", "SD"]),
+                                     ("DCR", ["ORR", "SD"]),
+                                     (None, ["DCR", "PD"] + [c for c in cats if c not in CATEGORIES[:4]])]
         return out
 
     def _repr_html_(self) -> str:
@@ -93,10 +98,42 @@ class ResponseResult(Result):
                                     f"P: {'Fisher exact' if self.test == 'fisher' else 'chi-square' + (' with Yates correction' if self.test == 'yates' else '')}."]
         return body + "".join(f"<p class='hcc-note'>{html.escape(n)}</p>" for n in notes)
 
-    def plot(self, ax=None, kind: str = "stacked", colors=None):
+    def hidden(self, mask) -> pd.DataFrame:
+        """Category × arm: True where a masked figure hides the bar.
+
+        The cells the masked table hides (small, or hidden so that they cannot be worked out
+        from the others: :func:`hcc.book.suppress_small_counts`), and — because a figure
+        shows their sum as 100 % minus the rest — further categories (smallest first) until
+        the hidden ones of an arm hold at least ``mask.k`` patients together."""
+        from hcc.book import suppress_small_counts
+
+        cats = list(self.counts.index)
+        out = pd.DataFrame(False, index=cats, columns=self.arms)
+        if mask is None or not mask.active:
+            return out
+        masked = suppress_small_counts(self.summary, mask.k, page=mask.page)
+        for a in self.arms:
+            out[a] = [isinstance(v, str) for v in masked.loc[cats, f"{a} n"]]
+            # what a figure shows of them is their sum (100 % minus the rest): at least k
+            while 0 < self.counts.loc[out[a], a].sum() < mask.k and not out[a].all():
+                rest = self.counts.loc[~out[a], a]
+                rest = rest[rest > 0]
+                if rest.empty:
+                    break
+                out.loc[rest.idxmin(), a] = True
+        return out
+
+    def plot(self, ax=None, kind: str = "stacked", colors=None, mask=None):
         """Bars of the response categories per arm (percent of the arm); returns the Axes.
 
         ``kind="stacked"`` stacks CR/PR/SD/PD to 100%; ``kind="grouped"`` puts them side by side.
+
+        With an active *mask* (:class:`hcc.privacy.Mask`) the bars hide what the masked table
+        hides (:meth:`hidden`: a count of 1 to k − 1 and the cells hidden with it): in a
+        stacked bar the hidden categories of an arm are drawn as one grey hatched segment
+        without a label (their sum, never one of them: at least two are hidden, so the height
+        gives no single count); in grouped bars they are not drawn. Labels and the arm sizes
+        under the bars follow the same rule, and the axis label says what was hidden.
         """
         import matplotlib.pyplot as plt
 
@@ -106,6 +143,7 @@ class ResponseResult(Result):
             _, ax = plt.subplots(figsize=(6, 4))
         pct = 100 * self.counts / self.counts.sum(axis=0)
         cats = list(pct.index)
+        hide = self.hidden(mask)
         cmap = dict(RESPONSE_COLORS)
         if colors:
             cmap.update(colors)
@@ -113,24 +151,35 @@ class ResponseResult(Result):
         if kind == "stacked":
             bottom = np.zeros(len(self.arms))
             for c in cats:
-                vals = pct.loc[c].to_numpy(dtype=float)
+                vals = np.where(hide.loc[c].to_numpy(), 0.0, pct.loc[c].to_numpy(dtype=float))
                 ax.bar(x, vals, bottom=bottom, color=cmap.get(c, "0.7"), label=c, width=0.6,
                        edgecolor="white")
                 for xi, v, b in zip(x, vals, bottom):
                     if v >= 6:
                         ax.text(xi, b + v / 2, f"{v:.1f}%", ha="center", va="center", fontsize=8)
                 bottom += vals
+            rest = np.array([pct.loc[hide[a], a].sum() for a in self.arms], dtype=float)
+            if rest.any():
+                ax.bar(x, rest, bottom=bottom, color="0.85", hatch="///", edgecolor="white", width=0.6,
+                       label="hidden")
             ax.set_ylim(0, 100)
         elif kind == "grouped":
             w = 0.8 / len(cats)
             for i, c in enumerate(cats):
-                ax.bar(x - 0.4 + w * (i + 0.5), pct.loc[c].to_numpy(dtype=float), width=w,
+                vals = pct.loc[c].to_numpy(dtype=float)
+                shown = ~hide.loc[c].to_numpy()
+                ax.bar((x - 0.4 + w * (i + 0.5))[shown], vals[shown], width=w,
                        color=cmap.get(c, "0.7"), label=c)
         else:
             raise ParameterError("kind must be 'stacked' or 'grouped'.")
+        sizes = [int(self.counts[a].sum()) for a in self.arms]
+        shown_n = [mask.count(n) if mask is not None and mask.active else str(n) for n in sizes]
         ax.set_xticks(x)
-        ax.set_xticklabels([f"{a}\n(n={int(self.counts[a].sum())})" for a in self.arms])
+        ax.set_xticklabels([f"{a}\n(n={n})" for a, n in zip(self.arms, shown_n)])
         ax.set_ylabel("Patients (%)")
+        if hide.to_numpy().any():
+            ax.set_xlabel(f"hidden: categories of fewer than {mask.k} patients, and one more "
+                          "so that none follows from the others", fontsize=8)
         ax.legend(title="Best response", frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
         return ax
 

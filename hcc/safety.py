@@ -104,8 +104,9 @@ class SafetyResult(Result):
 
         ``severe=True`` plots grade ≥ ``grade_min_severe`` instead of any grade; ``top`` keeps
         the most frequent terms. With an active ``mask`` (:class:`hcc.privacy.Mask`) a bar
-        for fewer than ``mask.k`` patients is not drawn (its length would give the count)
-        and the axis label says so.
+        is not drawn where the masked table (:func:`hcc.book.suppress_small_counts` of
+        ``by_term``) hides its count — fewer than ``mask.k`` patients, or all but fewer than
+        ``mask.k`` of the arm — and the axis label says so.
         """
         import matplotlib.pyplot as plt
         import seaborn as sns
@@ -117,8 +118,12 @@ class SafetyResult(Result):
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 0.35 * max(len(bt), 3) + 1.2))
         hide = mask is not None and mask.active
+        if hide:  # hide what the masked table hides (small counts and the cells hidden with them)
+            from hcc.book import suppress_small_counts
+
+            shown = suppress_small_counts(self.by_term, mask.k, page=mask.page)
         long = pd.DataFrame([{"term": t, "arm": a,
-                              "pct": np.nan if hide and mask.is_small(bt.loc[t, f"{a} {kind} n"])
+                              "pct": np.nan if hide and isinstance(shown.loc[t, f"{a} {kind} n"], str)
                               else bt.loc[t, f"{a} {kind} %"]}
                              for t in bt.index for a in self.arms])
         if len(long) == 0:
@@ -127,7 +132,7 @@ class SafetyResult(Result):
         sns.barplot(data=long, y="term", x="pct", hue="arm", hue_order=self.arms,
                     palette=group_colors(self.arms, colors), orient="h", saturation=1, ax=ax)
         ax.set_xlabel("Patients (%)" + (f", grade ≥ {self.grade_min_severe}" if severe else ", any grade")
-                      + (f"\nbars for fewer than {mask.k} patients are not drawn" if hide else ""))
+                      + (f"\nbars for fewer than {mask.k} patients (or all but fewer) are not drawn" if hide else ""))
         ax.set_ylabel("")
         ax.legend(title=self.arm_col, frameon=False, bbox_to_anchor=(1.01, 1), loc="upper left")
         return ax

@@ -58,3 +58,13 @@ def pytest_sessionfinish(session, exitstatus):
     if rtools.FREEZE:
         n = rtools.write_frozen()
         print(f"\nfrozen R references: {n} call(s) recorded in {rtools.FROZEN}")
+
+
+@pytest.fixture(autouse=True)
+def _no_chapter_mask():
+    """``hcc.book.setup`` makes its mask the chapter's mask (``hcc.privacy.activate``) for the
+    rest of the process; a test must not inherit another test's chapter."""
+    yield
+    from hcc import privacy
+
+    privacy.activate(None)

@@ -406,9 +406,11 @@ def test_rows_used_escapes_labels(gappy):
 
 def test_rows_used_masks_small_counts_for_real_data(gappy, in_tmp):
     masked = book.rows_used(gappy, ["ecog", "afp_gt400"], suppress_below=5, synthetic=False)
-    assert masked.sentences == ["This analysis used 38 of 40 patients; <5 were left out: "
+    # "used 38 of 40" beside "<5 left out" would give 2: the number used is hidden too
+    assert masked.sentences == ["This analysis used all but <5 of 40 patients, left out for "
                                 "missing ecog (<5), missing afp_gt400 (<5)."]
-    assert masked.summary.iloc[0].tolist() == ["38", "40", "<5", "missing ecog (<5), missing afp_gt400 (<5)"]
+    assert masked.summary.iloc[0].tolist() == ["*", "40", "<5", "missing ecog (<5), missing afp_gt400 (<5)"]
+    assert "38" not in masked._repr_html_()
     masked.to_csv("rows.csv")
     assert "(2)" not in (in_tmp / "rows.csv").read_text()
     assert "Counts from 1 to 4" in masked._repr_html_()

@@ -175,7 +175,8 @@ def test_executes_on_second_parameter_set(path, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["01_cohort", "02_baseline", "03_survival", "04_cox", "06_safety"])
+@pytest.mark.parametrize("name", ["01_cohort", "02_baseline", "03_survival", "04_cox", "05_response",
+                                  "06_safety"])
 def test_real_data_shows_no_rows_and_masks_small_counts(name, tmp_path):
     """A user's cohort (not in a synthetic manifest): no banner, no patient identifiers in
     any output, and with suppress_below the tables mask small counts."""
@@ -189,8 +190,13 @@ def test_real_data_shows_no_rows_and_masks_small_counts(name, tmp_path):
     text = _outputs_text(nb)
     assert "SECRET-" not in text
     assert "Synthetic data" not in text
-    if name in ("02_baseline", "03_survival", "04_cox"):  # counts by regimen / subgroup
+    if name in ("02_baseline", "03_survival", "04_cox", "05_response"):  # counts by regimen / subgroup
         assert "&lt;5" in text or "<5" in text
+    if name in ("03_survival", "05_response"):  # masked figures: SVG with their text as text
+        svgs = [o["data"]["image/svg+xml"] for c in _code_cells(nb) for o in c.get("outputs", [])
+                if "image/svg+xml" in o.get("data", {})]
+        assert svgs and any(("Masked figure" if name == "03_survival" else "hidden") in "".join(s)
+                            for s in svgs)
 
 
 #: Baseline values blanked in the missing-values test: column -> row positions of the shipped

@@ -38,14 +38,14 @@ def test_one_arm_names_the_chapters_that_compare_arms():
     (p,) = check_book(c[c["arm"] == "TKI"], file="one_arm.csv")
     assert p.column == "arm" and p.severity == "error"
     assert str(p).startswith("one_arm.csv, column 'arm': 01_cohort, 03_survival, 04_cox, "
-                             "05_response and 07_discussion cannot run: only arm 'TKI'")
+                             "05_response, 07_beyond and 07_discussion cannot run: only arm 'TKI'")
 
 
 def test_no_events_in_an_arm():
     c = _shipped()
     c.loc[c["arm"] == "TKI", "os_event"] = 0
     (p,) = errors(check_book(c))
-    assert p.column == "os_event" and "01_cohort and 07_discussion cannot run" in p.message
+    assert p.column == "os_event" and "01_cohort, 07_beyond and 07_discussion cannot run" in p.message
     assert "monotone likelihood" in p.message
 
 
@@ -59,7 +59,7 @@ def test_monotone_likelihood_is_an_error_where_the_chapter_stops_a_warning_where
     c.loc[c["pvtt"] == 1, "os_event"] = 0
     probs = check_book(c)
     (err,) = errors(probs)
-    assert err.column == "pvtt" and err.message.startswith("07_discussion cannot run")
+    assert err.column == "pvtt" and err.message.startswith("07_beyond and 07_discussion cannot run")
     assert "the OS adjusted treatment model has an infinite hazard ratio" in err.message
     warn = [p for p in warnings_(probs) if p.column == "pvtt"]
     assert warn and warn[0].message.startswith("04_cox:") and "stays empty" in warn[0].message
@@ -69,7 +69,7 @@ def test_monotone_likelihood_is_an_error_where_the_chapter_stops_a_warning_where
 def test_few_events_per_covariate_is_a_warning_naming_the_model():
     c = _shipped().iloc[::3].reset_index(drop=True)  # 31 patients
     warn = [p for p in warnings_(check_book(c)) if "adjusted treatment model" in p.message]
-    assert warn and all(p.message.startswith("07_discussion:") for p in warn)
+    assert warn and all(p.message.startswith("07_beyond and 07_discussion:") for p in warn)
     assert {p.column for p in warn} <= {"os_event", "pfs_event"}
 
 
@@ -97,11 +97,12 @@ def test_book_corpus_cases_name_the_chapter_and_the_column(case, tmp_path):
     assert all(q.message.split(" cannot run")[0].split(",")[0].strip()[:2].isdigit() for q in probs)
 
 
-def test_chapter_7_still_fits_the_models_listed_here():
-    nb = nbformat.read(ROOT / "notebooks" / "07_discussion.ipynb", as_version=4)
+@pytest.mark.parametrize("chapter", ["07_beyond", "07_discussion"])
+def test_chapter_7_still_fits_the_models_listed_here(chapter):
+    nb = nbformat.read(ROOT / "notebooks" / f"{chapter}.ipynb", as_version=4)
     for cell in nb.cells:
         for node in ast.walk(ast.parse(cell.source)) if cell.cell_type == "code" else ():
             if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "CONFOUNDERS":
                 assert tuple(ast.literal_eval(node.value)) == readiness.DISCUSSION_CONFOUNDERS
                 return
-    raise AssertionError("chapter 7 no longer defines CONFOUNDERS")
+    raise AssertionError(f"{chapter} no longer defines CONFOUNDERS")

@@ -392,6 +392,31 @@ BOOK_CASES: list[Case] = [
 CASES += BOOK_CASES
 
 
+# --- a valid cohort whose small cells are known (issue 13): every chapter can run on it, and
+# with suppress_below=5 none of these cells may show (tests/test_privacy.py)
+SMALL_CELLS = {"TKI CR": 1, "TKI PR": 3, "REG": 3, "Child-Pugh B7": 2}
+
+
+def _small_cells() -> pd.DataFrame:
+    df = cohort(60, seed=2)
+    tki = df.index[df["arm"] == "TKI"]
+    df.loc[df["arm"] == "TKI", "best_response"] = "SD"
+    df.loc[tki[:1], "best_response"] = "CR"
+    df.loc[tki[1:4], "best_response"] = "PR"
+    df.loc[df["arm"] == "TKI", "regimen"] = "LEN"
+    df.loc[tki[4:7], "regimen"] = "REG"
+    df["child_pugh"] = "A"
+    dead = df.index[df["os_event"] == 1]
+    df.loc[dead[:2], "child_pugh"] = "B7"  # two patients, both died (no monotone likelihood)
+    return df
+
+
+PRIVACY_CASES: list[Case] = [
+    Case("privacy_small_cells", _csv(_small_cells()), 0, ("valid",), tags=("book", "privacy")),
+]
+CASES += PRIVACY_CASES
+
+
 def build(case: Case, folder: Path) -> tuple[Path, list[str]]:
     """Write one case into *folder*; return (path, extra CLI arguments)."""
     folder.mkdir(parents=True, exist_ok=True)
