@@ -97,3 +97,25 @@ def test_residual_plot_and_bad_input(lung):
     w = hcc.cox(lung.assign(w=1.5), "time", "dead", ["age"], weights="w")
     with pytest.raises(DataError, match="weighted"):
         w.ph_test()
+
+
+@requires_r
+def test_stratified_cox_as_the_chapter_fits_it_matches_r():
+    """07_beyond's option 1 for a PH failure: lifelines' stratified Cox (Efron) with
+    hcc.coxph.LIFELINES_FIT_OPTIONS equals R ``coxph(... + strata(tace))`` on the cohort."""
+    from lifelines import CoxPHFitter
+
+    from hcc.coxph import LIFELINES_FIT_OPTIONS
+    from hcc.fidelity import cox_design
+
+    d = cox_design(hcc.get_cohort())[["os_months", "os_event", "tace", "second_line", "child_pugh",
+                                      "afp_gt400"]]
+    r = run_r("""
+f <- coxph(Surv(os_months, os_event) ~ second_line + child_pugh + afp_gt400 + strata(tace), data = d)
+out <- list(coef = unname(coef(f)), se = unname(sqrt(diag(vcov(f)))))
+""", d=d)
+    cph = CoxPHFitter().fit(d, "os_months", "os_event", strata=["tace"],
+                            fit_options=dict(LIFELINES_FIT_OPTIONS))
+    s = cph.summary.loc[["second_line", "child_pugh", "afp_gt400"]]
+    np.testing.assert_allclose(s["coef"], r["coef"], atol=1e-8)
+    np.testing.assert_allclose(s["se(coef)"], r["se"], rtol=1e-6)
