@@ -2,7 +2,8 @@
 indicator and a group column, with one wording for every function that takes them.
 
 ``km``, ``logrank``, ``median_followup`` (hcc/survival.py), ``cox``, ``cox_screen`` and
-``subgroup_hr`` (hcc/coxph.py, hcc/cox_tables.py) call these on entry, so a bad column gives
+``subgroup_hr`` (hcc/coxph.py, hcc/cox_tables.py) and ``table_one`` (hcc/tables.py, the frame
+and column part) call these on entry, so a bad column gives
 the same plain message whichever analysis met it first. Missing outcomes are refused, never
 dropped, and the message counts them. (The notebooks' own frame check lives in ``hcc.book``.)
 """

@@ -18,6 +18,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from hcc._checks import require_frame
 from hcc._format import format_p
 from hcc._results import Result, escape_frame_html
 from hcc.errors import DataError, ParameterError
@@ -367,16 +368,10 @@ def table_one(df: pd.DataFrame, by: str, variables=None, nonnormal=None, test: s
     """
     if test not in TESTS:
         raise ParameterError(f"test must be one of {', '.join(TESTS)}; got {test!r}.")
-    if not isinstance(df, pd.DataFrame):
-        raise DataError(f"Expected a table of patients (a pandas DataFrame), got {type(df).__name__}.")
-    if len(df) == 0:
-        raise DataError("The table of patients is empty: there is nothing to describe.")
-    if by not in df.columns:
-        raise DataError(f"Group column '{by}' is not in the data.")
+    require_frame(df, {"group column": by})
     variables = [c for c in df.columns if c != by] if variables is None else list(variables)
-    missing_cols = [v for v in variables if v not in df.columns]
-    if missing_cols:
-        raise DataError(f"Column(s) not in the data: {', '.join(map(str, missing_cols))}.")
+    for v in variables:
+        require_frame(df, {"row of the table": v})
     if by in variables:
         raise DataError(f"The group column '{by}' cannot also be a row of the table.")
     labels = dict(labels or {})
