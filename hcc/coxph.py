@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from hcc._checks import outcome, require_frame
+from hcc._checks import codes_levels, outcome, require_frame
 from hcc._results import Result
 from hcc.errors import ConvergenceError, DataError
 
@@ -413,14 +413,7 @@ def _is_categorical(s: pd.Series) -> bool:
 
 
 def _levels(s: pd.Series) -> list:
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        present = set(s.dropna().unique())
-        return [c for c in s.cat.categories if c in present]
-    vals = list(pd.unique(s.dropna()))
-    try:
-        return sorted(vals)
-    except TypeError:
-        return sorted(vals, key=str)
+    return codes_levels(s)[1]
 
 
 def _term_name(col, level, ref) -> str:

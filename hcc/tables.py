@@ -18,7 +18,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from hcc._checks import require_frame
+from hcc._checks import codes_levels, require_frame
 from hcc._format import format_p
 from hcc._results import Result, escape_frame_html
 from hcc.errors import DataError, ParameterError
@@ -293,25 +293,6 @@ def _is_continuous(s: pd.Series) -> bool:
     return int(np.sum(~pd.isna(u))) > 2
 
 
-def _codes_levels(s: pd.Series) -> tuple[np.ndarray, list]:
-    """Integer codes (-1 = missing) and the levels present, sorted (or in categorical order)."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        present = np.bincount(s.cat.codes[s.cat.codes >= 0], minlength=len(s.cat.categories)) > 0
-        keep = [c for c, p in zip(s.cat.categories, present) if p]
-        codes = pd.Categorical(s, categories=keep).codes.astype(np.int64)
-        return codes, keep
-    try:
-        codes, uniques = pd.factorize(s, sort=True)
-    except TypeError:  # mixed types that cannot be compared: sort by their text
-        codes, uniques = pd.factorize(s)
-        order = sorted(range(len(uniques)), key=lambda i: str(uniques[i]))
-        remap = np.empty(len(order), dtype=np.int64)
-        remap[order] = np.arange(len(order))
-        codes = np.where(codes >= 0, remap[np.clip(codes, 0, None)], -1)
-        uniques = [uniques[i] for i in order]
-    return np.asarray(codes, dtype=np.int64), list(uniques)
-
-
 def _fmt_num(v: float, digits: int) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
@@ -370,7 +351,7 @@ def table_one(df: pd.DataFrame, by: str, variables=None, nonnormal=None, test: s
         df = df.loc[~no_group]
     if len(df) == 0:
         raise DataError(f"No patient has a value of '{by}'.")
-    gcodes, groups = _codes_levels(df[by])
+    gcodes, groups = codes_levels(df[by])
     k = len(groups)
     n_g = np.bincount(gcodes, minlength=k)
     N = len(df)
@@ -389,7 +370,7 @@ def table_one(df: pd.DataFrame, by: str, variables=None, nonnormal=None, test: s
             x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
             miss = np.isnan(x)
         else:
-            lcodes, levels = _codes_levels(s)
+            lcodes, levels = codes_levels(s)
             miss = lcodes < 0
         n_miss_g = np.bincount(gcodes[miss], minlength=k)
         complete = ~miss
