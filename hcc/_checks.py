@@ -2,7 +2,8 @@
 indicator and a group column, with one wording for every function that takes them.
 
 ``km``, ``logrank``, ``median_followup`` (hcc/survival.py), ``cox``, ``cox_screen`` and
-``subgroup_hr`` (hcc/coxph.py, hcc/cox_tables.py) call these on entry, so a bad column gives
+``subgroup_hr`` (hcc/coxph.py, hcc/cox_tables.py) and ``table_one`` (hcc/tables.py, the frame
+and column part) call these on entry, so a bad column gives
 the same plain message whichever analysis met it first. Missing outcomes are refused, never
 dropped, and the message counts them. (The notebooks' own frame check lives in ``hcc.book``.)
 """
@@ -13,7 +14,7 @@ import pandas as pd
 
 from hcc.errors import DataError
 
-__all__ = ["require_frame", "time_array", "event_array", "group_codes", "outcome"]
+__all__ = ["require_frame", "time_array", "event_array", "codes_levels", "group_codes", "outcome"]
 
 
 def require_frame(df, columns: dict[str, str | None]) -> None:
@@ -68,15 +69,29 @@ def event_array(df: pd.DataFrame, col: str) -> np.ndarray:
     return e.to_numpy(dtype=np.int64)
 
 
+def codes_levels(s: pd.Series) -> tuple[np.ndarray, list]:
+    """Integer codes (-1 = missing) and the levels present: a Categorical's own order, else
+    sorted (by their text when the values cannot be compared) — the one level-order rule of
+    ``table_one`` columns, group columns and Cox covariates (reference = first level)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        present = np.bincount(s.cat.codes[s.cat.codes >= 0], minlength=len(s.cat.categories)) > 0
+        keep = [c for c, p in zip(s.cat.categories, present) if p]
+        return pd.Categorical(s, categories=keep).codes.astype(np.int64), keep
+    try:
+        codes, uniques = pd.factorize(s, sort=True)
+    except TypeError:  # mixed types that cannot be compared: sort by their text
+        codes, uniques = pd.factorize(s)
+        order = sorted(range(len(uniques)), key=lambda i: str(uniques[i]))
+        remap = np.empty(len(order), dtype=np.int64)
+        remap[order] = np.arange(len(order))
+        codes = np.where(codes >= 0, remap[np.clip(codes, 0, None)], -1)
+        uniques = [uniques[i] for i in order]
+    return np.asarray(codes, dtype=np.int64), list(uniques)
+
+
 def group_codes(df: pd.DataFrame, col: str) -> tuple[np.ndarray, list]:
-    """Integer codes 0..k-1 and the levels (sorted, or a Categorical's order), none missing."""
-    raw = df[col]
-    if isinstance(raw.dtype, pd.CategoricalDtype):
-        cats = [c for c in raw.cat.categories if (raw == c).any()]
-        codes = pd.Categorical(raw, categories=cats).codes.astype(np.int64)
-    else:
-        codes, uniques = pd.factorize(raw, sort=True)
-        codes, cats = codes.astype(np.int64), list(uniques)
+    """Integer codes 0..k-1 and the levels (:func:`codes_levels`), none missing."""
+    codes, cats = codes_levels(df[col])
     n_missing = int((codes < 0).sum())
     if n_missing:
         raise DataError(f"{n_missing} patient(s) have no value in the group column '{col}'; "

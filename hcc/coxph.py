@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from hcc._checks import outcome, require_frame
+from hcc._checks import codes_levels, outcome, require_frame
 from hcc._results import Result
 from hcc.errors import ConvergenceError, DataError
 
@@ -82,27 +82,22 @@ _TOLER_INF = math.sqrt(_R_EPS)
 class _CoxData:
     """Time-sorted, centred design with the index arrays that every evaluation reuses.
 
-    Rows are sorted by time and, within a time, deaths first, so that the deaths of one
-    time form one contiguous segment.  One ``np.add.reduceat`` over these segments gives
-    both the risk-set increments per time and the sums over the tied deaths.
+    The rows come sorted by time and, within a time, grouped by event (``_sorted_block``
+    sorts them once, in lifelines' own order — censored before deaths — and hands the same
+    block to lifelines), so that the deaths of one time form one contiguous segment.  One
+    ``np.add.reduceat`` over these segments gives both the risk-set increments per time and
+    the sums over the tied deaths.
     """
 
     def __init__(self, time: np.ndarray, event: np.ndarray, X: np.ndarray, efron: bool = True):
-        time = np.asarray(time, dtype=float)
-        event = np.asarray(event, dtype=bool)
-        # sort by time, deaths first within a time (stable sort of deaths-then-censored)
-        idx = np.r_[np.flatnonzero(event), np.flatnonzero(~event)]
-        order = idx[np.argsort(time[idx], kind="stable")]
-        self.order = order
-        t = time[order]
-        e = event[order]
+        t = np.array(time, dtype=float)  # a copy: *time* may be a view of the caller's block
+        e = np.asarray(event, dtype=bool)
         X = np.asarray(X, dtype=float)
         n, p = X.shape
         # column-major (Fortran) storage: the per-column reductions below are contiguous
-        Xs = np.empty((p, n))
+        Xs = np.empty((n, p), order="F")
         for k in range(p):
-            np.take(X[:, k], order, out=Xs[k])
-        Xs = Xs.T
+            Xs[:, k] = X[:, k]
         self.means = Xs.mean(axis=0) if n else np.zeros(p)
         Xs -= self.means
         self.X = Xs
@@ -118,9 +113,10 @@ class _CoxData:
         d = np.add.reduceat(e.astype(np.int64), starts)
         self.starts, self.T, self.d_t = starts, T, d
         self.tix_sizes = sizes
-        # segments: [deaths of time k] [censored of time k]
+        # segments: the rows of time k with the event status of its first row, then the others
         split = (d > 0) & (d < sizes)
-        seg = np.sort(np.r_[starts, (starts + d)[split]])
+        first = np.where(e[starts], d, sizes - d)
+        seg = np.sort(np.r_[starts, (starts + first)[split]])
         self.seg = seg
         self.seg_time = np.repeat(np.arange(T), 1 + split.astype(int))
         self.time_first_seg = np.flatnonzero(np.r_[True, self.seg_time[1:] != self.seg_time[:-1]])
@@ -193,11 +189,7 @@ class _CoxData:
         c, e, a, b, q = st.c, st.e, st.a, st.b, st.q
         if h is not None:
             c, e, a, b, q = c * h, e * h, a * h, b * h, q * h
-        c_t = np.zeros(self.T)
-        c_t[self.gidx] = c
-        v = np.repeat(np.cumsum(c_t), self.tix_sizes)
-        v[self.dead] -= e[self.rep]
-        v *= st.w
+        v = self._row_weights(st, c, e)
         XV = np.multiply(self.X, v[:, None], out=self._buf)
         A = XV.T @ self.X
         S1, D1 = st.S1, st.D1
@@ -205,6 +197,24 @@ class _CoxData:
         MM = S1.T @ (a[:, None] * S1) - SD - SD.T + D1.T @ (q[:, None] * D1)
         out = A - MM
         return (out + out.T) / 2
+
+    def information_diag(self, st: "_State") -> np.ndarray:
+        """The diagonal of :meth:`information` alone (p sums instead of a p x p product)."""
+        v = self._row_weights(st, st.c, st.e)
+        A = np.einsum("ij,ij,i->j", self.X, self.X, v, optimize=False)
+        S1, D1 = st.S1, st.D1
+        MM = st.a @ (S1 * S1) - 2 * (st.b @ (S1 * D1)) + st.q @ (D1 * D1)
+        return A - MM
+
+    def _row_weights(self, st: "_State", c: np.ndarray, e: np.ndarray) -> np.ndarray:
+        """v_i = w_i (sum of c over the groups row i is at risk for, minus e of its own group
+        when i dies): X' diag(v) X is the S2 part of the information."""
+        c_t = np.zeros(self.T)
+        c_t[self.gidx] = c
+        v = np.repeat(np.cumsum(c_t), self.tix_sizes)
+        v[self.dead] -= e[self.rep]
+        v *= st.w
+        return v
 
     def score_time(self, st: "_State", h: np.ndarray) -> np.ndarray:
         """sum over deaths of h(t) (x_i - mean_j): score of the covariate × h(t) block."""
@@ -237,28 +247,19 @@ def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.linalg.lstsq(A, b, rcond=None)[0]
 
 
-def _inverse(A: np.ndarray) -> np.ndarray:
-    try:
-        Linv = np.linalg.inv(np.linalg.cholesky(A))
-        return Linv.T @ Linv
-    except np.linalg.LinAlgError:
-        return np.linalg.pinv(A)
-
-
 @dataclass
 class _Fit:
     beta: np.ndarray
     var: np.ndarray
     ll0: float
     ll: float
-    score0: float
     state: _State  # the evaluator at beta (score, information: used by ph_test)
     fitter: object  # lifelines CoxPHFitter or statsmodels PHRegResults
 
 
 
 # --------------------------------------------------------------------------- concordance
-def _concordance_counts(time, event, lp):
+def _concordance_counts(time, event, lp, order=None):
     """Concordant, discordant and tied-in-lp pair counts (R ``concordance``, Harrell's C).
 
     A pair is comparable when the shorter time is an event; a censored time equal to an
@@ -270,7 +271,7 @@ def _concordance_counts(time, event, lp):
     lp = np.asarray(lp, float)
     n = time.size
     if n > 5000:
-        return _concordance_numba(time, event, lp)
+        return _concordance_numba(time, event, lp, order)
     conc = disc = tied = 0
     ev = np.flatnonzero(event)
     for s in range(0, ev.size, 256):
@@ -337,14 +338,16 @@ def _conc_kernel(order, event, time, rank, nrank):  # pragma: no cover - compile
 _CONC_JIT = None
 
 
-def _concordance_numba(time, event, lp):
+def _concordance_numba(time, event, lp, order=None):
+    """*order*: the rows by time descending (computed when not given)."""
     global _CONC_JIT
     if _CONC_JIT is None:
         import numba
 
         _CONC_JIT = numba.njit(cache=True)(_conc_kernel)
     uniq, rank = np.unique(lp, return_inverse=True)
-    order = np.argsort(-time, kind="stable")
+    if order is None:
+        order = np.argsort(-time, kind="stable")
     c, d, t = _CONC_JIT(order.astype(np.int64), event, time, rank.astype(np.int64), uniq.size)
     return int(c), int(d), int(t)
 
@@ -438,14 +441,7 @@ def _is_categorical(s: pd.Series) -> bool:
 
 
 def _levels(s: pd.Series) -> list:
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        present = set(s.dropna().unique())
-        return [c for c in s.cat.categories if c in present]
-    vals = list(pd.unique(s.dropna()))
-    try:
-        return sorted(vals)
-    except TypeError:
-        return sorted(vals, key=str)
+    return codes_levels(s)[1]
 
 
 def _term_name(col, level, ref) -> str:
@@ -546,22 +542,33 @@ def _check_collinear(data: "_CoxData", terms: list[str]):
 
 
 # =========================================================================== the library fit
-def _lifelines_fit(des: _Design, weights: np.ndarray | None = None):
+def _lifelines_fit(des: _Design, block: np.ndarray | None = None,
+                   order: np.ndarray | None = None, weights: np.ndarray | None = None):
     """Efron: lifelines ``CoxPHFitter`` (tightened); returns (fitter, beta, var, loglik).
 
-    With *weights* (case weights, R ``coxph(weights=)``) the library's ``weights_col``; its
-    ``robust=True`` is not used (see :func:`_score_residuals`)."""
+    *block* is the design with time and event as its last two columns, one float64
+    column-major array already in lifelines' sort order (*order*: the positions of its rows
+    among the rows used, kept as the frame's index), so lifelines' ``sort_values`` finds it
+    sorted and gathers nothing; the same sorted block serves hcc's own checks (one sort).
+    Without *block* the frame is built from *des* in its own order. With *weights* (case
+    weights in *des*'s row order, R ``coxph(weights=)``) the library's ``weights_col``; its
+    ``robust=True`` is not used (see :func:`_score_residuals`).
+    """
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError as LifelinesConvergenceError
 
     tname, ename = _outcome_names(des)
-    frame = pd.DataFrame(des.X, columns=des.terms)
-    frame[tname] = des.time
-    frame[ename] = des.event.astype(np.int64)
+    if block is None:
+        frame = pd.DataFrame(des.X, columns=des.terms)
+        frame[tname] = des.time
+        frame[ename] = des.event.astype(np.int64)
+    else:
+        frame = pd.DataFrame(block, columns=[*des.terms, tname, ename], index=pd.Index(order),
+                             copy=False)
     wname = None
     if weights is not None:
         wname = "__case_weight__"
-        frame[wname] = weights
+        frame[wname] = np.asarray(weights, float) if block is None else np.asarray(weights, float)[order]
     cph = CoxPHFitter()
     with warnings.catch_warnings():
         # lifelines' own convergence hints ("low variance", "norm(delta) still high"); the
@@ -576,7 +583,7 @@ def _lifelines_fit(des: _Design, weights: np.ndarray | None = None):
     return cph, beta, var, float(cph.log_likelihood_)
 
 
-def _statsmodels_fit(des: _Design):
+def _statsmodels_fit(des: _Design, block=None, order=None):
     """Breslow: statsmodels ``PHReg(ties="breslow")``; returns (results, beta, var, loglik)."""
     from statsmodels.duration.hazard_regression import PHReg
 
@@ -600,23 +607,38 @@ def _outcome_names(des: _Design) -> tuple[str, str]:
     return tname, ename
 
 
+def _sorted_block(des: _Design) -> tuple[np.ndarray, np.ndarray]:
+    """The design sorted once for everything: by time, censored before deaths within a time
+    (lifelines' own order); one column-major float64 array ``[X | time | event]`` and the order."""
+    n, p = des.X.shape
+    idx = np.r_[np.flatnonzero(~des.event), np.flatnonzero(des.event)]
+    order = idx[np.argsort(des.time[idx], kind="stable")]
+    block = np.empty((n, p + 2), order="F")
+    for k in range(p):
+        np.take(des.X[:, k], order, out=block[:, k])
+    np.take(des.time, order, out=block[:, p])
+    block[:, p + 1] = des.event[order]
+    return block, order
+
+
 def _fit_design(des: _Design, ties: str) -> tuple[_CoxData, _Fit]:
     """Fit with the library of *ties*; R's checks before (not identified) and after (infinite)."""
     ties = _check_ties(ties)
-    data = _CoxData(des.time, des.event, des.X, efron=(ties == "efron"))
+    block, order = _sorted_block(des)
+    p = des.X.shape[1]
+    data = _CoxData(block[:, p], block[:, p + 1] != 0, block[:, :p], efron=(ties == "efron"))
     _check_collinear(data, des.terms)
-    p = data.p
-    st0 = data.evaluate(np.zeros(p))
+    st0 = data.evaluate(np.zeros(p), info=False)
     ss = np.einsum("ij,ij->j", data.X, data.X)
-    flat = np.flatnonzero(np.diag(st0.I) <= 1e-10 * np.maximum(ss, 1e-300))
+    flat = np.flatnonzero(data.information_diag(st0) <= 1e-10 * np.maximum(ss, 1e-300))
     if flat.size:
         names = [des.terms[k] for k in flat]
         raise ConvergenceError(
             "the hazard ratio for " + ", ".join(f"'{n}'" for n in names) + " cannot be "
             "estimated: at every event time all patients still at risk have the same value "
             "(e.g. one group has left follow-up before the first event)")
-    score0 = float(st0.U @ _solve(st0.I, st0.U)) if p else 0.0
-    fitter, beta, var, ll = (_lifelines_fit if ties == "efron" else _statsmodels_fit)(des)
+    fitter, beta, var, ll = (_lifelines_fit if ties == "efron" else _statsmodels_fit)(des, block, order)
+    del block
     if np.all(np.isfinite(beta)) and np.all(np.isfinite(var)):
         st = data.evaluate(beta, info=False)  # the information at beta only for ph_test
         # R coxfit6: a coefficient is infinite when the Newton step still left, |U V|, is
@@ -632,7 +654,15 @@ def _fit_design(des: _Design, ties: str) -> tuple[_CoxData, _Fit]:
             "the hazard ratio for " + ", ".join(f"'{n}'" for n in names) + " is infinite "
             "(the likelihood keeps rising, e.g. no events in one group), so it cannot be "
             "estimated")
-    return data, _Fit(beta=beta, var=var, ll0=st0.ll, ll=ll, score0=score0, state=st, fitter=fitter)
+    return data, _Fit(beta=beta, var=var, ll0=st0.ll, ll=ll, state=st, fitter=fitter)
+
+
+def _score_test0(data: _CoxData) -> float:
+    """The score (log-rank) statistic U' I^-1 U at beta = 0 (R ``coxph``'s ``score``)."""
+    if data.p == 0:
+        return 0.0
+    st0 = data.evaluate(np.zeros(data.p))
+    return float(st0.U @ _solve(st0.I, st0.U))
 
 
 def _score_residuals(time, event, X, beta, weights=None, efron: bool = True):
@@ -692,11 +722,12 @@ def _robust_var(des: _Design, beta, var, weights, ties: str) -> np.ndarray:
 
 def _fit_weighted(des: _Design, weights: np.ndarray) -> tuple[_CoxData, _Fit]:
     """Efron with case weights: lifelines ``weights_col``; R's checks on the weighted score."""
-    data = _CoxData(des.time, des.event, des.X, efron=True)
+    block, order = _sorted_block(des)
+    p = des.X.shape[1]
+    data = _CoxData(block[:, p], block[:, p + 1] != 0, block[:, :p], efron=True)
     _check_collinear(data, des.terms)
-    p = data.p
     _, ll0, _ = _score_residuals(des.time, des.event, des.X, np.zeros(p), weights)
-    fitter, beta, var, ll = _lifelines_fit(des, weights)
+    fitter, beta, var, ll = _lifelines_fit(des, block, order, weights)
     if np.all(np.isfinite(beta)) and np.all(np.isfinite(var)):
         _, _, U = _score_residuals(des.time, des.event, des.X, beta, weights)
         steps = np.abs(U @ var)
@@ -709,8 +740,7 @@ def _fit_weighted(des: _Design, weights: np.ndarray) -> tuple[_CoxData, _Fit]:
             "the hazard ratio for " + ", ".join(f"'{n}'" for n in names) + " is infinite "
             "(the likelihood keeps rising, e.g. no events in one group), so it cannot be "
             "estimated")
-    return data, _Fit(beta=beta, var=var, ll0=ll0, ll=ll, score0=float("nan"), state=None,
-                      fitter=fitter)
+    return data, _Fit(beta=beta, var=var, ll0=ll0, ll=ll, state=None, fitter=fitter)
 
 
 def _weights_array(df: pd.DataFrame, col: str) -> np.ndarray:
@@ -801,7 +831,8 @@ class CoxResult(Result):
     n, events : rows used and events among them.
     concordance : Harrell's C as printed by R ``summary(coxph)``.
     loglik : (null, fitted) log partial likelihoods.
-    tests : DataFrame of the global likelihood-ratio, Wald and score tests.
+    tests : DataFrame of the global likelihood-ratio, Wald and score tests (computed on
+        first access, as ``concordance``).
     var : covariance matrix of the coefficients (DataFrame).
     terms : dict covariate → its term names.
     notes : the reference levels, rows left out, and other remarks.
@@ -827,13 +858,8 @@ class CoxResult(Result):
         self._summary = _wald_table(fit.beta, var, des.terms, alpha)
         self.loglik = (fit.ll0, fit.ll)
         self.fitter = fit.fitter
-        p = len(des.terms)
-        wald = float(fit.beta @ _solve(var, fit.beta)) if p else 0.0
-        lr = 2 * (fit.ll - fit.ll0)
-        self.tests = pd.DataFrame(
-            {"statistic": [lr, wald, fit.score0], "df": [p] * 3,
-             "p": [_chi2_p(lr, p), _chi2_p(wald, p), _chi2_p(fit.score0, p)]},
-            index=["Likelihood ratio", "Wald", "Score (log-rank)"])
+        self._var_used = var
+        self._tests = None
         self.terms = {c: [des.terms[k] for k in cols] for c, cols in des.assign.items()}
         self.levels = dict(des.levels)
         self.notes = tuple(des.notes) + (
@@ -852,8 +878,25 @@ class CoxResult(Result):
         return self._summary.copy()
 
     @property
+    def tests(self) -> pd.DataFrame:
+        """Global likelihood-ratio, Wald and score tests (R ``summary(coxph)``); computed on
+        first access (the score test needs the information matrix at beta = 0)."""
+        if self._tests is None:
+            fit, p = self._fit, len(self._des.terms)
+            wald = float(fit.beta @ _solve(self._var_used, fit.beta)) if p else 0.0
+            lr = 2 * (fit.ll - fit.ll0)
+            # no score test with case weights (hcc's evaluator is unweighted)
+            score = float("nan") if self._weights is not None else _score_test0(self._data)
+            self._tests = pd.DataFrame(
+                {"statistic": [lr, wald, score], "df": [p] * 3,
+                 "p": [_chi2_p(lr, p), _chi2_p(wald, p), _chi2_p(score, p)]},
+                index=["Likelihood ratio", "Wald", "Score (log-rank)"])
+        return self._tests.copy()
+
+    @property
     def concordance(self) -> float:
-        """Harrell's C of the linear predictor (R ``coxph``'s ``concordance``)."""
+        """Harrell's C of the linear predictor (R ``coxph``'s ``concordance``); computed on
+        first access."""
         if self._concordance is None and self._weights is not None:
             self._concordance = float("nan")  # R weights the pairs; not implemented here
         if self._concordance is None:
@@ -863,7 +906,8 @@ class CoxResult(Result):
             lp = np.zeros(d.n)
             for k, b in enumerate(self._fit.beta):
                 lp += d.X[:, k] * b
-            c, dis, tied = _concordance_counts(d.time, d.event, lp)
+            # the rows are sorted by time: the kernel's descending order needs no sort
+            c, dis, tied = _concordance_counts(d.time, d.event, lp, order=np.arange(d.n)[::-1])
             tot = c + dis + tied
             self._concordance = (c + tied / 2) / tot if tot else float("nan")
         return self._concordance

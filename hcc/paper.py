@@ -16,15 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-CITATION = (
-    "Li X, Ding X, Li W, Chen J (2022). Treatment options for unresectable hepatocellular "
-    "carcinoma with hepatitis virus infection following sorafenib failure. Cancer Immunol "
-    "Immunother. https://doi.org/10.1007/s00262-022-03324-z"
-)
-DOI = "10.1007/s00262-022-03324-z"
-LICENSE = "CC BY 4.0"
-SOFTWARE = "R 4.0.5"
-
 
 @dataclass(frozen=True)
 class Printed:

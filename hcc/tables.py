@@ -18,6 +18,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from hcc._checks import codes_levels, require_frame
 from hcc._format import format_p
 from hcc._results import Result, escape_frame_html
 from hcc.errors import DataError, ParameterError
@@ -77,17 +78,14 @@ def _expected(arr: np.ndarray) -> np.ndarray:
 
 
 def _chisq_p(arr: np.ndarray, correct: bool) -> float:
-    """R ``chisq.test(x, correct)``: Yates only applies to 2×2 tables."""
-    from scipy.stats import chi2
+    """R ``chisq.test(x, correct)`` = scipy ``chi2_contingency(x, correction=correct)``: both
+    apply Yates' correction only to a table with one degree of freedom (2×2). A row or column
+    without any count makes the test undefined: NaN, as R (scipy raises instead)."""
+    from scipy.stats import chi2_contingency
 
-    E = _expected(arr)
-    diff = np.abs(arr - E)
-    if correct and arr.shape == (2, 2):
-        diff = diff - np.minimum(0.5, diff)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = float(np.sum(diff ** 2 / E))
-    df = (arr.shape[0] - 1) * (arr.shape[1] - 1)
-    return float(chi2.sf(stat, df))
+    if (arr.sum(axis=0) == 0).any() or (arr.sum(axis=1) == 0).any():
+        return float("nan")
+    return float(chi2_contingency(arr, correction=correct).pvalue)
 
 
 def _fisher_2x2(arr: np.ndarray) -> float:
@@ -201,47 +199,38 @@ def compare_categorical(table, test: str = "yates") -> float:
     return _chisq_p(arr, correct=(test == "yates"))
 
 
-def _kruskal_p(values: np.ndarray, codes: np.ndarray, k: int) -> float:
-    """R ``kruskal.test``: H with the tie correction, chi-square on k - 1 df."""
-    from scipy.stats import chi2
+def _groups(values: np.ndarray, codes: np.ndarray, k: int) -> list[np.ndarray]:
+    """The values of each non-empty group (R's ``factor`` drops unused levels)."""
+    return [g for g in (values[codes == j] for j in range(k)) if g.size]
 
-    n = values.size
-    if n < 2 or k < 2:
+
+def _kruskal_p(values: np.ndarray, codes: np.ndarray, k: int) -> float:
+    """R ``kruskal.test`` = scipy ``kruskal`` (H with the tie correction, chi-square on g - 1
+    df); NaN, as R, with fewer than two groups or when every value is the same."""
+    from scipy.stats import kruskal
+
+    groups = _groups(values, codes, k)
+    if len(groups) < 2:
         return float("nan")
-    uniq, inv, tie = np.unique(values, return_inverse=True, return_counts=True)
-    ends = np.cumsum(tie).astype(float)
-    ranks = (ends - (tie - 1) / 2.0)[inv]  # average ranks for ties (as R rank / scipy rankdata)
-    counts = np.bincount(codes, minlength=k).astype(float)
-    sums = np.bincount(codes, weights=ranks, minlength=k)
-    use = counts > 0
-    if use.sum() < 2:
+    try:
+        return float(kruskal(*groups).pvalue)
+    except ValueError:  # scipy: "All numbers are identical"
         return float("nan")
-    H = 12.0 / (n * (n + 1)) * np.sum(sums[use] ** 2 / counts[use]) - 3 * (n + 1)
-    correction = 1 - np.sum(tie.astype(float) ** 3 - tie) / (float(n) ** 3 - n)
-    if correction == 0:
-        return float("nan")
-    return float(chi2.sf(H / correction, int(use.sum()) - 1))
 
 
 def _anova_p(values: np.ndarray, codes: np.ndarray, k: int) -> float:
-    """One-way ANOVA with equal variances (R ``oneway.test(var.equal = TRUE)`` / ``aov``)."""
-    from scipy.stats import f as fdist
+    """One-way ANOVA with equal variances (R ``oneway.test(var.equal = TRUE)`` / ``aov``) =
+    scipy ``f_oneway``; NaN with fewer than two groups or no residual variation."""
+    import warnings
 
-    counts = np.bincount(codes, minlength=k).astype(float)
-    use = counts > 0
-    g = int(use.sum())
-    n = values.size
-    if g < 2 or n - g < 1:
+    from scipy.stats import f_oneway
+
+    groups = _groups(values, codes, k)
+    if len(groups) < 2 or values.size - len(groups) < 1:
         return float("nan")
-    means = np.zeros(k)
-    means[use] = np.bincount(codes, weights=values, minlength=k)[use] / counts[use]
-    grand = values.mean()
-    ssb = np.sum(counts[use] * (means[use] - grand) ** 2)
-    ssw = np.sum((values - means[codes]) ** 2)
-    if ssw == 0:
-        return float("nan")
-    F = (ssb / (g - 1)) / (ssw / (n - g))
-    return float(fdist.sf(F, g - 1, n - g))
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore")  # scipy's degenerate-data warnings: NaN says it
+        return float(f_oneway(*groups).pvalue)
 
 
 def _smd_categorical(p1: np.ndarray, p2: np.ndarray) -> float:
@@ -304,25 +293,6 @@ def _is_continuous(s: pd.Series) -> bool:
     return int(np.sum(~pd.isna(u))) > 2
 
 
-def _codes_levels(s: pd.Series) -> tuple[np.ndarray, list]:
-    """Integer codes (-1 = missing) and the levels present, sorted (or in categorical order)."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        present = np.bincount(s.cat.codes[s.cat.codes >= 0], minlength=len(s.cat.categories)) > 0
-        keep = [c for c, p in zip(s.cat.categories, present) if p]
-        codes = pd.Categorical(s, categories=keep).codes.astype(np.int64)
-        return codes, keep
-    try:
-        codes, uniques = pd.factorize(s, sort=True)
-    except TypeError:  # mixed types that cannot be compared: sort by their text
-        codes, uniques = pd.factorize(s)
-        order = sorted(range(len(uniques)), key=lambda i: str(uniques[i]))
-        remap = np.empty(len(order), dtype=np.int64)
-        remap[order] = np.arange(len(order))
-        codes = np.where(codes >= 0, remap[np.clip(codes, 0, None)], -1)
-        uniques = [uniques[i] for i in order]
-    return np.asarray(codes, dtype=np.int64), list(uniques)
-
-
 def _fmt_num(v: float, digits: int) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
@@ -367,16 +337,10 @@ def table_one(df: pd.DataFrame, by: str, variables=None, nonnormal=None, test: s
     """
     if test not in TESTS:
         raise ParameterError(f"test must be one of {', '.join(TESTS)}; got {test!r}.")
-    if not isinstance(df, pd.DataFrame):
-        raise DataError(f"Expected a table of patients (a pandas DataFrame), got {type(df).__name__}.")
-    if len(df) == 0:
-        raise DataError("The table of patients is empty: there is nothing to describe.")
-    if by not in df.columns:
-        raise DataError(f"Group column '{by}' is not in the data.")
+    require_frame(df, {"group column": by})
     variables = [c for c in df.columns if c != by] if variables is None else list(variables)
-    missing_cols = [v for v in variables if v not in df.columns]
-    if missing_cols:
-        raise DataError(f"Column(s) not in the data: {', '.join(map(str, missing_cols))}.")
+    for v in variables:
+        require_frame(df, {"row of the table": v})
     if by in variables:
         raise DataError(f"The group column '{by}' cannot also be a row of the table.")
     labels = dict(labels or {})
@@ -387,7 +351,7 @@ def table_one(df: pd.DataFrame, by: str, variables=None, nonnormal=None, test: s
         df = df.loc[~no_group]
     if len(df) == 0:
         raise DataError(f"No patient has a value of '{by}'.")
-    gcodes, groups = _codes_levels(df[by])
+    gcodes, groups = codes_levels(df[by])
     k = len(groups)
     n_g = np.bincount(gcodes, minlength=k)
     N = len(df)
@@ -406,7 +370,7 @@ def table_one(df: pd.DataFrame, by: str, variables=None, nonnormal=None, test: s
             x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
             miss = np.isnan(x)
         else:
-            lcodes, levels = _codes_levels(s)
+            lcodes, levels = codes_levels(s)
             miss = lcodes < 0
         n_miss_g = np.bincount(gcodes[miss], minlength=k)
         complete = ~miss

@@ -207,6 +207,29 @@ def test_cox_delegates_to_lifelines_efron_and_statsmodels_breslow(toy):
     assert isinstance(scr.multivariate.fitter, CoxPHFitter)
 
 
+def test_breslow_equals_the_statsmodels_call_a_reader_would_write(toy):
+    """Issue 10: ties="breslow" is statsmodels PHReg; the reader's own PHReg call (0/1-coded
+    arm) gives the same coefficients, covariance and log-likelihood."""
+    from statsmodels.duration.hazard_regression import PHReg
+
+    b = cox(toy, "os_months", "os_event", ["arm", "age", "ecog"], ties="breslow")
+    d = toy.assign(arm=(toy["arm"] == "TKI-ICI").astype(int))
+    own = PHReg(d["os_months"], d[["arm", "age", "ecog"]], status=d["os_event"], ties="breslow").fit()
+    np.testing.assert_allclose(b.coef.to_numpy(), np.asarray(own.params), rtol=1e-6)
+    np.testing.assert_allclose(b.var.to_numpy(), np.asarray(own.cov_params()), rtol=1e-6)
+    assert b.loglik[1] == pytest.approx(own.llf, rel=1e-10)
+
+
+def test_fitter_predicts_on_the_callers_rows(toy):
+    """The design reaches lifelines sorted by time, yet the fitter is an ordinary fitted
+    CoxPHFitter: its linear predictor on the caller's rows is X beta, centred as lifelines does."""
+    res = cox(toy, "os_months", "os_event", ["age", "ecog"])
+    lp = res.fitter.predict_log_partial_hazard(toy[["age", "ecog"]]).to_numpy()
+    X = toy[["age", "ecog"]].to_numpy(dtype=float)
+    np.testing.assert_allclose(lp, (X - X.mean(axis=0)) @ res.coef.to_numpy(), rtol=1e-10, atol=1e-12)
+    assert len(res.fitter.durations) == res.n and res.fitter.event_observed.sum() == res.events
+
+
 # --------------------------------------------------------------------------- screen
 @requires_r
 def test_cox_screen_matches_screen_done_in_r(toy):
@@ -398,6 +421,38 @@ def test_infinite_hazard_ratio_raises_convergence_error_naming_covariate():
     d.loc[d.g == 0, "e"] = 0
     with pytest.raises(ConvergenceError, match="'g'"):
         cox(d, "t", "e", ["g", "x"])
+
+
+@requires_r
+def test_covariate_flat_in_every_risk_set_cannot_be_estimated_as_in_r():
+    """Group g = 1 leaves follow-up before the first event: at every event time everybody at
+    risk has g = 0, so the partial likelihood does not depend on its coefficient. R coxph
+    leaves it NA (singular information); hcc refuses, naming it (information_diag check)."""
+    d = pd.DataFrame({"t": [1, 1.5, 2, 3, 4, 5, 6, 7, 8, 9], "e": [0, 0, 0, 1, 1, 0, 1, 1, 0, 1],
+                      "g": [1, 1, 1, 0, 0, 0, 0, 0, 0, 0],
+                      "x": [0.3, 0.1, 0.5, 0.2, 0.9, 0.4, 0.7, 0.8, 0.6, 0.0]})
+    r = run_r("f <- coxph(Surv(t, e) ~ g + x, data = d)\nout <- list(coef = unname(coef(f)))", d=d)
+    assert r["coef"][0] is None  # NA
+    with pytest.raises(ConvergenceError, match="'g' cannot be estimated"):
+        cox(d, "t", "e", ["g", "x"])
+    with pytest.raises(ConvergenceError, match="'g' cannot be estimated"):
+        cox(d, "t", "e", ["g", "x"], ties="breslow")
+
+
+def test_information_diagonal_equals_the_full_matrix():
+    """The cheap diagonal used by the check above is the diagonal of the full information
+    (internal consistency, Efron and Breslow, with tied times)."""
+    from hcc.coxph import _CoxData, _design, _sorted_block
+
+    rng = np.random.default_rng(5)
+    d = pd.DataFrame({"t": rng.integers(1, 15, 200).astype(float), "e": rng.integers(0, 2, 200),
+                      "a": rng.normal(size=200), "b": rng.integers(0, 2, 200)})
+    des = _design(d, "t", "e", ["a", "b"])
+    block, _ = _sorted_block(des)
+    for efron in (True, False):
+        data = _CoxData(block[:, 2], block[:, 3] != 0, block[:, :2], efron=efron)
+        st = data.evaluate(np.array([0.3, -0.4]))
+        np.testing.assert_allclose(data.information_diag(st), np.diag(st.I), rtol=1e-12)
 
 
 @requires_r

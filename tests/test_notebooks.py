@@ -25,7 +25,9 @@ NAMES = [p.stem for p in NOTEBOOKS]
 EXPECTED = ["01_cohort", "02_baseline", "03_survival", "04_cox", "05_response", "06_safety",
             "07_beyond", "07_discussion", "08_reproducibility"]
 #: Top-level modules a notebook may import: hcc, and table/plot/display setup.
-ALLOWED_IMPORTS = {"hcc", "matplotlib", "numpy", "pandas", "seaborn", "IPython", "pathlib"}
+# the field's libraries too: the chapters show the call a reader would write beside hcc's helper
+ALLOWED_IMPORTS = {"hcc", "matplotlib", "numpy", "pandas", "seaborn", "IPython", "pathlib",
+                   "lifelines", "scipy", "statsmodels"}
 MAX_FUNCTION_LINES = 5
 SECOND_PARAMETER_SET = {"seed": 7, "conf_type": "log-log", "ties": "breslow", "threshold": 0.2}
 DOWNLOAD = re.compile(r"\{download\}`(?:[^`<]*<)?(tables/[^`>]+)>?`")

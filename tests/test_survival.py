@@ -255,6 +255,11 @@ def test_km_logrank_followup_delegate_to_lifelines(toy_cohort):
     assert km(d, "os_months", "os_event", "arm").logrank.fitter.test_statistic == lr.statistic
     fu = median_followup(d, "os_months", "os_event")
     assert isinstance(fu.fitter, KaplanMeierFitter)
+    # the reverse Kaplan–Meier curve is lifelines' fit with censoring as the event
+    rev = KaplanMeierFitter().fit(d["os_months"], 1 - d["os_event"])
+    t = rev.survival_function_.index.to_numpy()
+    np.testing.assert_allclose(fu.fitter.survival_function_.iloc[:, 0].reindex(t, method="ffill").fillna(1.0),
+                               rev.survival_function_.iloc[:, 0], rtol=1e-14)
     assert median_followup(d, "os_months", "os_event", method="observed").fitter is None
 
 

@@ -10,6 +10,13 @@ d <- read.csv("d.csv", stringsAsFactors = FALSE)
 f <- coxph(Surv(t, e) ~ x + b, data = d)
 out <- list(c = unname(f$concordance['concordance']), coef = unname(coef(f)))
 
+## ---- 2b4d5859d473c6731f67  tests/test_cox.py::test_covariate_flat_in_every_risk_set_cannot_be_estimated_as_in_r
+## inputs: d (10 rows, sha256 81c6b393e2d5f637)
+suppressMessages({library(survival); library(jsonlite)})
+d <- read.csv("d.csv", stringsAsFactors = FALSE)
+f <- coxph(Surv(t, e) ~ g + x, data = d)
+out <- list(coef = unname(coef(f)))
+
 ## ---- e0c224b1ad05f5f367e4  tests/test_cox.py::test_cox_screen_counts_patients_and_events_per_model
 ## inputs: lung (228 rows, sha256 176cb452e9f4c143)
 suppressMessages({library(survival); library(jsonlite)})
