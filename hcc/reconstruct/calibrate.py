@@ -650,19 +650,214 @@ def _put_back(X, age, otype, osd, pfsd, resp, i, j, xi, xj, agei, agej, oti, otj
 
 
 @njit(cache=True)
-def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
-           cb, cse, kmv, lr, fu, ordr, ts, es,
-           best_X, best_age, best_otype, best_osd, best_pfsd, best_resp, best_info,
-           kind, slot, blo, bhi, alo, ahi, scale, weight,
-           mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc,
-           cutv, window, cutlo, cuthi, rs, step0, nsteps, budget, t0, t1, cur, wacc, avail):
+def _save_fits(fits, saved, outcome):
+    """Copy the fitted values *fits* into *saved* (the orders and sorted times too when
+    *outcome*: a move of an outcome re-sorts them)."""
+    cb, cse, kmv, lr, fu, ordr, ts, es = fits
+    cb0, cse0, kmv0, lr0, fu0, ord0, ts0, es0 = saved
+    cb0[:] = cb
+    cse0[:] = cse
+    kmv0[:, :] = kmv
+    lr0[:] = lr
+    fu0[:] = fu
+    if outcome:
+        ord0[:, :] = ordr
+        ts0[:, :] = ts
+        es0[:, :] = es
+
+
+@njit(cache=True)
+def _restore_fits(fits, saved, outcome):
+    _save_fits(saved, fits, outcome)
+
+
+@njit(cache=True)
+def _copy_fits(fits):
+    cb, cse, kmv, lr, fu, ordr, ts, es = fits
+    return (cb.copy(), cse.copy(), kmv.copy(), lr.copy(), fu.copy(), ordr.copy(), ts.copy(),
+            es.copy())
+
+
+@njit(cache=True)
+def _propose(state, terms, rs, i, j, maxfu, cut):
+    """Draw the kind of move for patients *i* and *j* (same arm) and make it on *state*.
+
+    Returns (mode, covariate, bclc_changed, ok, days, maxfu): mode -1 nothing moved (no
+    change was made), 1 a covariate (or the stage block, covariate -2), 2 an outcome of
+    both endpoints, 3 OS only, 4 PFS only, 5 the data cut-off (by *days*); *ok* False when
+    the move breaks a timing rule (the caller puts the patients back)."""
+    X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
+    mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
+    cutv, window, cutlo, cuthi = cut
+    n = X.shape[0]
+    u = _unif(rs)
+    mode = -1
+    kc = -1
+    bchg = False
+    ok = True
+    d = 0
+    if u < 0.06:
+        # swap the whole stage block (ECOG, PVTT, metastases, BCLC): always coherent
+        if (X[i, kecog] == X[j, kecog] and X[i, kpvtt] == X[j, kpvtt]
+                and X[i, kmets] == X[j, kmets]):
+            return -1, kc, bchg, ok, d, maxfu
+        bchg = X[i, kbclc] != X[j, kbclc]
+        for k in (kecog, kpvtt, kmets, kbclc):
+            tmp = X[i, k]
+            X[i, k] = X[j, k]
+            X[j, k] = tmp
+        mode = 1
+        kc = -2
+    elif u < 0.38:
+        k = swappable[_randint(rs, swappable.shape[0])]
+        if k == kage:
+            if age[i] == age[j]:
+                return -1, kc, bchg, ok, d, maxfu
+            tmp = age[i]
+            age[i] = age[j]
+            age[j] = tmp
+            if X[i, kage] != X[j, kage]:
+                tmp = X[i, kage]
+                X[i, kage] = X[j, kage]
+                X[j, kage] = tmp
+                mode = 1
+                kc = k
+            else:
+                mode = 0  # ages moved, no model changes
+        else:
+            if X[i, k] == X[j, k]:
+                return -1, kc, bchg, ok, d, maxfu
+            bi0 = X[i, kbclc]
+            tmp = X[i, k]
+            X[i, k] = X[j, k]
+            X[j, k] = tmp
+            if k == kecog or k == kpvtt or k == kmets:
+                bi = _bclc(X, i, kecog, kpvtt, kmets)
+                bj = _bclc(X, j, kecog, kpvtt, kmets)
+                if bi + bj != X[i, kbclc] + X[j, kbclc]:
+                    X[j, k] = X[i, k]
+                    X[i, k] = tmp
+                    return -1, kc, bchg, ok, d, maxfu
+                X[i, kbclc] = bi
+                X[j, kbclc] = bj
+                bchg = bi != bi0
+            mode = 1
+            kc = k
+    elif u < 0.48:
+        for arr in (otype, osd, pfsd, resp):
+            tmp = arr[i]
+            arr[i] = arr[j]
+            arr[j] = tmp
+        ok = valid(i, otype, osd, pfsd, resp, maxfu, avail) and valid(j, otype, osd, pfsd, resp, maxfu, avail)
+        mode = 2
+    elif u < 0.78:
+        d = int(math.exp(_unif(rs) * math.log(121.0)))
+        if d < 1:
+            d = 1
+        if _unif(rs) < 0.5:
+            d = -d
+        prog = otype[i] == 1 or otype[i] == 2
+        if prog and _unif(rs) < 0.5:
+            pfsd[i] += d
+            mode = 4
+        else:
+            osd[i] += d
+            if not prog:
+                pfsd[i] = osd[i]
+                mode = 2
+            else:
+                mode = 3
+        ok = valid(i, otype, osd, pfsd, resp, maxfu, avail)
+    elif u < 0.88:
+        if otype[i] == otype[j]:
+            return -1, kc, bchg, ok, d, maxfu
+        oti = otype[i]
+        otype[i] = otype[j]
+        otype[j] = oti
+        for (p, old) in ((i, otype[j]), (j, otype[i])):
+            newprog = otype[p] == 1 or otype[p] == 2
+            oldprog = old == 1 or old == 2
+            if newprog and not oldprog:
+                v = _sample_pfs(rs, p, osd, resp)
+                if v < 0:
+                    ok = False
+                else:
+                    pfsd[p] = v
+            elif not newprog:
+                pfsd[p] = osd[p]
+        if ok:
+            ok = valid(i, otype, osd, pfsd, resp, maxfu, avail) and valid(j, otype, osd, pfsd, resp, maxfu, avail)
+        mode = 2
+    elif u < 0.92:
+        if otype[i] == 0:
+            v = _sample_pfs(rs, i, osd, resp)
+            if v < 0:
+                return -1, kc, bchg, ok, d, maxfu
+            otype[i] = 1
+            pfsd[i] = v
+        elif otype[i] == 1:
+            otype[i] = 0
+            pfsd[i] = osd[i]
+        else:
+            return -1, kc, bchg, ok, d, maxfu
+        ok = valid(i, otype, osd, pfsd, resp, maxfu, avail)
+        mode = 2
+    elif u < 0.93:
+        d = 1 + _randint(rs, 60)
+        if _unif(rs) < 0.5:
+            d = -d
+        nm = maxfu + d
+        if nm < cutlo or nm > cuthi:
+            return -1, kc, bchg, ok, d, maxfu
+        mx = 0
+        for q in range(n):
+            if osd[q] + avail[q] > mx:
+                mx = osd[q] + avail[q]
+        if mx > nm:
+            return -1, kc, bchg, ok, d, maxfu
+        maxfu = nm
+        cutv[0] = maxfu
+        mode = 5
+    elif u < 0.95:
+        if resp[i] == resp[j]:
+            return -1, kc, bchg, ok, d, maxfu
+        tmp = resp[i]
+        resp[i] = resp[j]
+        resp[j] = tmp
+        ok = valid(i, otype, osd, pfsd, resp, maxfu, avail) and valid(j, otype, osd, pfsd, resp, maxfu, avail)
+        mode = 2
+    else:
+        for arr in (osd, pfsd):
+            tmp = arr[i]
+            arr[i] = arr[j]
+            arr[j] = tmp
+        ok = valid(i, otype, osd, pfsd, resp, maxfu, avail) and valid(j, otype, osd, pfsd, resp, maxfu, avail)
+        mode = 2
+    return mode, kc, bchg, ok, d, maxfu
+
+
+@njit(cache=True)
+def anneal(state, fits, best, items, terms, cut, sched):
     """Run moves ``step0 .. step0 + nsteps`` of a ``budget``-move annealing schedule.
 
-    ``cur`` holds [score, n_acc, n_exact]; ``best_info`` [score, n_acc, n_exact, step,
-    cut-off]. ``cutv[0]`` is the data cut-off in days after the first possible start (the
-    longest possible follow-up); patients alive with a shorter time than
-    ``cutv[0] - window`` are lost to follow-up.
+    Bundles (tuples): *state* = (X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp,
+    avail); *fits* = (cb, cse, kmv, lr, fu, ordr, ts, es), fitted for *state*; *best* =
+    (X, age, otype, osd, pfsd, resp, info) receives the best state, info = [score, n_acc,
+    n_exact, step, cut-off]; *items* = (kind, slot, blo, bhi, alo, ahi, scale, weight)
+    (:func:`build_items`); *terms* = (MULTI_TERMS, MULTI_P, MULTI_SLOT0, SUB_SLOT,
+    SWAPPABLE, K_AGE, K_ECOG, K_ARM, K_PVTT, K_METS, K_BCLC); *cut* = (cutv, window,
+    cutlo, cuthi): ``cutv[0]`` is the data cut-off in days after the first possible start
+    (the longest possible follow-up), patients alive with a shorter time than
+    ``cutv[0] - window`` are lost to follow-up; *sched* = (rs, step0, nsteps, budget, t0,
+    t1, cur, wacc), ``cur`` holds [score, n_acc, n_exact]. Moves: :func:`_propose`.
     """
+    X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
+    cb, cse, kmv, lr, fu, ordr, ts, es = fits
+    best_X, best_age, best_otype, best_osd, best_pfsd, best_resp, best_info = best
+    kind, slot, blo, bhi, alo, ahi, scale, weight = items
+    mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
+    cutv, window, cutlo, cuthi = cut
+    rs, step0, nsteps, budget, t0, t1, cur, wacc = sched
     maxfu = cutv[0]
     minadmin = maxfu - window
     n = X.shape[0]
@@ -671,15 +866,7 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
     maxit = 3
     ltfu = count_ltfu(otype, osd, minadmin)
     s_cur = cur[0]
-    # buffers
-    cb0 = cb.copy()
-    cse0 = cse.copy()
-    kmv0 = kmv.copy()
-    lr0 = lr.copy()
-    fu0 = fu.copy()
-    ord0 = ordr.copy()
-    ts0 = ts.copy()
-    es0 = es.copy()
+    saved = _copy_fits(fits)
     xi = np.empty(nt)
     xj = np.empty(nt)
     for step in range(step0, step0 + nsteps):
@@ -689,169 +876,30 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
         j = arm_lo[a] + _randint(rs, arm_n[a])
         if j == i:
             continue
-        u = _unif(rs)
-        # save
         for k in range(nt):
             xi[k] = X[i, k]
             xj[k] = X[j, k]
-        agei = age[i]
-        agej = age[j]
-        oti = otype[i]
-        otj = otype[j]
-        osi = osd[i]
-        osj = osd[j]
-        pfi = pfsd[i]
-        pfj = pfsd[j]
-        rei = resp[i]
-        rej = resp[j]
-        mode = 0  # 0 nothing to recompute, 1 covariate, 2 outcome
-        kc = -1
-        bchg = False
-        ok = True
-        if u < 0.06:
-            # swap the whole stage block (ECOG, PVTT, metastases, BCLC): always coherent
-            if (X[i, kecog] == X[j, kecog] and X[i, kpvtt] == X[j, kpvtt]
-                    and X[i, kmets] == X[j, kmets]):
-                continue
-            for k in (kecog, kpvtt, kmets, kbclc):
-                X[i, k] = xj[k]
-                X[j, k] = xi[k]
-            mode = 1
-            kc = -2
-            bchg = xi[kbclc] != xj[kbclc]
-        elif u < 0.38:
-            k = swappable[_randint(rs, swappable.shape[0])]
-            if k == kage:
-                if age[i] == age[j]:
-                    continue
-                age[i] = agej
-                age[j] = agei
-                X[i, kage] = xj[kage]
-                X[j, kage] = xi[kage]
-                if xi[kage] != xj[kage]:
-                    mode = 1
-                    kc = k
-            else:
-                if X[i, k] == X[j, k]:
-                    continue
-                X[i, k] = xj[k]
-                X[j, k] = xi[k]
-                if k == kecog or k == kpvtt or k == kmets:
-                    bi = _bclc(X, i, kecog, kpvtt, kmets)
-                    bj = _bclc(X, j, kecog, kpvtt, kmets)
-                    if bi + bj != xi[kbclc] + xj[kbclc]:
-                        X[i, k] = xi[k]
-                        X[j, k] = xj[k]
-                        continue
-                    X[i, kbclc] = bi
-                    X[j, kbclc] = bj
-                    bchg = bi != xi[kbclc]
-                mode = 1
-                kc = k
-        elif u < 0.48:
-            otype[i] = otj
-            otype[j] = oti
-            osd[i] = osj
-            osd[j] = osi
-            pfsd[i] = pfj
-            pfsd[j] = pfi
-            resp[i] = rej
-            resp[j] = rei
-            ok = valid(i, otype, osd, pfsd, resp, maxfu, avail) and valid(j, otype, osd, pfsd, resp, maxfu, avail)
-            mode = 2
-        elif u < 0.78:
-            d = int(math.exp(_unif(rs) * math.log(121.0)))
-            if d < 1:
-                d = 1
-            if _unif(rs) < 0.5:
-                d = -d
-            prog = otype[i] == 1 or otype[i] == 2
-            if prog and _unif(rs) < 0.5:
-                pfsd[i] += d
-                mode = 4
-            else:
-                osd[i] += d
-                if not prog:
-                    pfsd[i] = osd[i]
-                    mode = 2
-                else:
-                    mode = 3
-            ok = valid(i, otype, osd, pfsd, resp, maxfu, avail)
-        elif u < 0.88:
-            if otype[i] == otype[j]:
-                continue
-            otype[i] = otj
-            otype[j] = oti
-            for (p, old) in ((i, oti), (j, otj)):
-                newprog = otype[p] == 1 or otype[p] == 2
-                oldprog = old == 1 or old == 2
-                if newprog and not oldprog:
-                    v = _sample_pfs(rs, p, osd, resp)
-                    if v < 0:
-                        ok = False
-                    else:
-                        pfsd[p] = v
-                elif not newprog:
-                    pfsd[p] = osd[p]
-            if ok:
-                ok = valid(i, otype, osd, pfsd, resp, maxfu, avail) and valid(j, otype, osd, pfsd, resp, maxfu, avail)
-            mode = 2
-        elif u < 0.92:
-            if otype[i] == 0:
-                v = _sample_pfs(rs, i, osd, resp)
-                if v < 0:
-                    continue
-                otype[i] = 1
-                pfsd[i] = v
-            elif otype[i] == 1:
-                otype[i] = 0
-                pfsd[i] = osd[i]
-            else:
-                continue
-            ok = valid(i, otype, osd, pfsd, resp, maxfu, avail)
-            mode = 2
-        elif u < 0.93:
-            d = 1 + _randint(rs, 60)
-            if _unif(rs) < 0.5:
-                d = -d
-            nm = maxfu + d
-            if nm < cutlo or nm > cuthi:
-                continue
-            mx = 0
-            for q in range(n):
-                if osd[q] + avail[q] > mx:
-                    mx = osd[q] + avail[q]
-            if mx > nm:
-                continue
-            maxfu = nm
-            minadmin = maxfu - window
-            cutv[0] = maxfu
-            mode = 5
-        elif u < 0.95:
-            if resp[i] == resp[j]:
-                continue
-            resp[i] = rej
-            resp[j] = rei
-            ok = valid(i, otype, osd, pfsd, resp, maxfu, avail) and valid(j, otype, osd, pfsd, resp, maxfu, avail)
-            mode = 2
-        else:
-            osd[i] = osj
-            osd[j] = osi
-            pfsd[i] = pfj
-            pfsd[j] = pfi
-            ok = valid(i, otype, osd, pfsd, resp, maxfu, avail) and valid(j, otype, osd, pfsd, resp, maxfu, avail)
-            mode = 2
+        agei, agej = age[i], age[j]
+        oti, otj = otype[i], otype[j]
+        osi, osj = osd[i], osd[j]
+        pfi, pfj = pfsd[i], pfsd[j]
+        rei, rej = resp[i], resp[j]
+        mode, kc, bchg, ok, d, maxfu = _propose(state, terms, rs, i, j, maxfu, cut)
+        if mode < 0:
+            continue
+        minadmin = maxfu - window
         if not ok:
             _put_back(X, age, otype, osd, pfsd, resp, i, j, xi, xj, agei, agej, oti, otj,
                       osi, osj, pfi, pfj, rei, rej)
             continue
         if mode == 0:
             continue
-        cb0[:] = cb
-        cse0[:] = cse
-        kmv0[:, :] = kmv
-        lr0[:] = lr
-        fu0[:] = fu
+        # The orders are saved for an outcome move (2-4) but restored for any rejected move
+        # of mode >= 2, the cut-off's (5) too, which thus puts back the orders saved at the
+        # last outcome move. Known since generator 2.0.0 and kept, so that a seed gives the
+        # same cohort; the refits of later covariate moves may then use stale orders until
+        # the next outcome move, and the final full refit (generator._fit_state) is exact.
+        _save_fits(fits, saved, mode >= 2 and mode != 5)
         ltfu_new = ltfu
         if mode == 5:
             ltfu_new = count_ltfu(otype, osd, minadmin)
@@ -859,9 +907,6 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
             _refit_cov(kc, bchg, X, arm, ordr, ts, es, cb, cse, mterms, mp, mslot0, subslot,
                        kecog, kpvtt, kmets, kbclc, tol, maxit)
         else:
-            ord0[:, :] = ordr
-            ts0[:, :] = ts
-            es0[:, :] = es
             for e in range(2):
                 if (mode == 3 and e == 1) or (mode == 4 and e == 0):
                     continue
@@ -896,15 +941,7 @@ def anneal(X, age, arm, otype, osd, pfsd, resp, arm_lo, arm_n,
                 cutv[0] = maxfu
             _put_back(X, age, otype, osd, pfsd, resp, i, j, xi, xj, agei, agej, oti, otj,
                       osi, osj, pfi, pfj, rei, rej)
-            cb[:] = cb0
-            cse[:] = cse0
-            kmv[:, :] = kmv0
-            lr[:] = lr0
-            fu[:] = fu0
-            if mode >= 2:
-                ordr[:, :] = ord0
-                ts[:, :] = ts0
-                es[:, :] = es0
+            _restore_fits(fits, saved, mode >= 2)
     return s_cur
 
 
@@ -982,172 +1019,180 @@ def _better(s_new, n_new, s_cur, n_cur, lex):
 
 
 @njit(cache=True)
-def polish(X, age, arm, otype, osd, pfsd, resp, cb, cse, kmv, lr, fu, ordr, ts, es,
-           kind, slot, blo, bhi, alo, ahi, scale, weight,
-           mterms, mp, mslot0, subslot, swappable, kage, kecog, kpvtt, kmets, kbclc,
-           maxfu, minadmin, sweeps, maxshift, wacc, avail, lex=False):
-    """Deterministic greedy descent after annealing: every covariate swap between two
-    patients of the same arm, then every time shift of up to ``maxshift`` days, keeping
-    then every exchange of whole outcomes between two patients of the same arm, keeping
-    each strict improvement of the score with acceptance weight ``wacc`` (steeper than
-    during annealing: the polish puts the acceptance tolerance first); repeated for
-    ``sweeps`` sweeps or until nothing improves. With ``lex`` a move is kept when it
-    raises the number of items inside the acceptance tolerance, or keeps that number and
-    lowers the score (sideways moves on the count). Returns the final score."""
+def _polish_swaps(state, fits, saved, items, terms, wacc, lex, ltfu, s_cur, n_cur):
+    """One sweep of every covariate swap (and stage-block swap, coded -2) between two
+    patients of an arm; returns (score, n_acc, improved)."""
+    X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
+    cb, cse, kmv, lr, fu, ordr, ts, es = fits
+    kind, slot, blo, bhi, alo, ahi, scale, weight = items
+    mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
     n = X.shape[0]
-    tol = SEARCH_TOL
-    maxit = 3
-    full_eval(X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse, kmv, lr, fu,
-              mterms, mp, mslot0, subslot, kbclc, tol, 30)
-    ltfu = count_ltfu(otype, osd, minadmin)
-    s_cur, n_cur, nex = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi,
-                              scale, weight, wacc)
-    cb0 = cb.copy()
-    cse0 = cse.copy()
-    kmv0 = kmv.copy()
-    lr0 = lr.copy()
-    fu0 = fu.copy()
-    ord0 = ordr.copy()
-    ts0 = ts.copy()
-    es0 = es.copy()
     nk = swappable.shape[0]
-    for sw in range(sweeps):
-        improved = False
-        # covariate swaps (and the stage block, coded -2)
-        for kq in range(nk + 1):
-            k = swappable[kq] if kq < nk else -2
-            for i in range(n):
-                for j in range(i + 1, n):
-                    if arm[i] != arm[j]:
-                        continue
-                    if k == kage:
-                        if X[i, kage] == X[j, kage]:
-                            continue
-                    cb0[:] = cb
-                    cse0[:] = cse
-                    r = _swap_cov(X, i, j, k, kecog, kpvtt, kmets, kbclc)
-                    if r == 0:
-                        continue
-                    _refit_cov(k, r == 2, X, arm, ordr, ts, es, cb, cse, mterms, mp, mslot0,
-                               subslot, kecog, kpvtt, kmets, kbclc, tol, maxit)
-                    s_new, a1, a2 = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi,
-                                          alo, ahi, scale, weight, wacc)
-                    if _better(s_new, a1, s_cur, n_cur, lex):
-                        s_cur = s_new
-                        n_cur = a1
-                        improved = True
-                        if k == kage:
-                            tmp = age[i]
-                            age[i] = age[j]
-                            age[j] = tmp
-                    else:
-                        _swap_cov(X, i, j, k, kecog, kpvtt, kmets, kbclc)
-                        cb[:] = cb0
-                        cse[:] = cse0
-        # time shifts
-        for i in range(n):
-            prog = otype[i] == 1 or otype[i] == 2
-            for which in range(2):
-                if which == 1 and not prog:
-                    continue
-                for dd in range(1, maxshift + 1):
-                    for sgn in (-1, 1):
-                        d = dd * sgn
-                        o_old = osd[i]
-                        p_old = pfsd[i]
-                        if which == 0:
-                            osd[i] += d
-                            if not prog:
-                                pfsd[i] = osd[i]
-                        else:
-                            pfsd[i] += d
-                        if not valid(i, otype, osd, pfsd, resp, maxfu, avail):
-                            osd[i] = o_old
-                            pfsd[i] = p_old
-                            continue
-                        cb0[:] = cb
-                        cse0[:] = cse
-                        kmv0[:, :] = kmv
-                        lr0[:] = lr
-                        fu0[:] = fu
-                        ord0[:, :] = ordr
-                        ts0[:, :] = ts
-                        es0[:, :] = es
-                        for e in range(2):
-                            if which == 0 and prog and e == 1:
-                                continue
-                            if which == 1 and e == 0:
-                                continue
-                            eval_endpoint(e, X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse,
-                                          kmv, lr, fu, mterms, mp, mslot0, subslot, kbclc,
-                                          tol, maxit)
-                        lt = count_ltfu(otype, osd, minadmin)
-                        s_new, a1, a2 = score(cb, cse, kmv, lr, fu, lt, kind, slot, blo, bhi,
-                                              alo, ahi, scale, weight, wacc)
-                        if _better(s_new, a1, s_cur, n_cur, lex):
-                            s_cur = s_new
-                            n_cur = a1
-                            ltfu = lt
-                            improved = True
-                        else:
-                            osd[i] = o_old
-                            pfsd[i] = p_old
-                            cb[:] = cb0
-                            cse[:] = cse0
-                            kmv[:, :] = kmv0
-                            lr[:] = lr0
-                            fu[:] = fu0
-                            ordr[:, :] = ord0
-                            ts[:, :] = ts0
-                            es[:, :] = es0
-        # exchange whole outcomes (type, times, response) between two patients of an arm
+    improved = False
+    for kq in range(nk + 1):
+        k = swappable[kq] if kq < nk else -2
         for i in range(n):
             for j in range(i + 1, n):
                 if arm[i] != arm[j]:
                     continue
-                if otype[i] == otype[j] and osd[i] == osd[j] and pfsd[i] == pfsd[j]:
+                if k == kage:
+                    if X[i, kage] == X[j, kage]:
+                        continue
+                saved[0][:] = cb
+                saved[1][:] = cse
+                r = _swap_cov(X, i, j, k, kecog, kpvtt, kmets, kbclc)
+                if r == 0:
                     continue
-                cb0[:] = cb
-                cse0[:] = cse
-                kmv0[:, :] = kmv
-                lr0[:] = lr
-                fu0[:] = fu
-                ord0[:, :] = ordr
-                ts0[:, :] = ts
-                es0[:, :] = es
-                for arr in (otype, osd, pfsd, resp):
-                    tmp = arr[i]
-                    arr[i] = arr[j]
-                    arr[j] = tmp
-                if not (valid(i, otype, osd, pfsd, resp, maxfu, avail)
-                        and valid(j, otype, osd, pfsd, resp, maxfu, avail)):
-                    for arr in (otype, osd, pfsd, resp):
-                        tmp = arr[i]
-                        arr[i] = arr[j]
-                        arr[j] = tmp
-                    continue
-                full_eval(X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse, kmv, lr, fu,
-                          mterms, mp, mslot0, subslot, kbclc, tol, maxit)
+                _refit_cov(k, r == 2, X, arm, ordr, ts, es, cb, cse, mterms, mp, mslot0,
+                           subslot, kecog, kpvtt, kmets, kbclc, SEARCH_TOL, 3)
                 s_new, a1, a2 = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi,
                                       alo, ahi, scale, weight, wacc)
                 if _better(s_new, a1, s_cur, n_cur, lex):
                     s_cur = s_new
                     n_cur = a1
                     improved = True
+                    if k == kage:
+                        tmp = age[i]
+                        age[i] = age[j]
+                        age[j] = tmp
                 else:
-                    for arr in (otype, osd, pfsd, resp):
-                        tmp = arr[i]
-                        arr[i] = arr[j]
-                        arr[j] = tmp
-                    cb[:] = cb0
-                    cse[:] = cse0
-                    kmv[:, :] = kmv0
-                    lr[:] = lr0
-                    fu[:] = fu0
-                    ordr[:, :] = ord0
-                    ts[:, :] = ts0
-                    es[:, :] = es0
-        if not improved:
+                    _swap_cov(X, i, j, k, kecog, kpvtt, kmets, kbclc)
+                    cb[:] = saved[0]
+                    cse[:] = saved[1]
+    return s_cur, n_cur, improved
+
+
+@njit(cache=True)
+def _polish_shifts(state, fits, saved, items, terms, ctrl, ltfu, s_cur, n_cur):
+    """One sweep of every time shift of up to ``maxshift`` days (OS, or PFS of a patient
+    who progressed); returns (score, n_acc, lost to follow-up, improved)."""
+    X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
+    cb, cse, kmv, lr, fu, ordr, ts, es = fits
+    kind, slot, blo, bhi, alo, ahi, scale, weight = items
+    mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
+    maxfu, minadmin, sweeps, maxshift, wacc, lex = ctrl
+    n = X.shape[0]
+    improved = False
+    for i in range(n):
+        prog = otype[i] == 1 or otype[i] == 2
+        for which in range(2):
+            if which == 1 and not prog:
+                continue
+            for dd in range(1, maxshift + 1):
+                for sgn in (-1, 1):
+                    d = dd * sgn
+                    o_old = osd[i]
+                    p_old = pfsd[i]
+                    if which == 0:
+                        osd[i] += d
+                        if not prog:
+                            pfsd[i] = osd[i]
+                    else:
+                        pfsd[i] += d
+                    if not valid(i, otype, osd, pfsd, resp, maxfu, avail):
+                        osd[i] = o_old
+                        pfsd[i] = p_old
+                        continue
+                    _save_fits(fits, saved, True)
+                    for e in range(2):
+                        if which == 0 and prog and e == 1:
+                            continue
+                        if which == 1 and e == 0:
+                            continue
+                        eval_endpoint(e, X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse,
+                                      kmv, lr, fu, mterms, mp, mslot0, subslot, kbclc,
+                                      SEARCH_TOL, 3)
+                    lt = count_ltfu(otype, osd, minadmin)
+                    s_new, a1, a2 = score(cb, cse, kmv, lr, fu, lt, kind, slot, blo, bhi,
+                                          alo, ahi, scale, weight, wacc)
+                    if _better(s_new, a1, s_cur, n_cur, lex):
+                        s_cur = s_new
+                        n_cur = a1
+                        ltfu = lt
+                        improved = True
+                    else:
+                        osd[i] = o_old
+                        pfsd[i] = p_old
+                        _restore_fits(fits, saved, True)
+    return s_cur, n_cur, ltfu, improved
+
+
+@njit(cache=True)
+def _swap_outcomes(otype, osd, pfsd, resp, i, j):
+    for arr in (otype, osd, pfsd, resp):
+        tmp = arr[i]
+        arr[i] = arr[j]
+        arr[j] = tmp
+
+
+@njit(cache=True)
+def _polish_exchanges(state, fits, saved, items, terms, ctrl, ltfu, s_cur, n_cur):
+    """One sweep of every exchange of whole outcomes (type, times, response) between two
+    patients of an arm; returns (score, n_acc, improved)."""
+    X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
+    cb, cse, kmv, lr, fu, ordr, ts, es = fits
+    kind, slot, blo, bhi, alo, ahi, scale, weight = items
+    mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
+    maxfu, minadmin, sweeps, maxshift, wacc, lex = ctrl
+    n = X.shape[0]
+    improved = False
+    for i in range(n):
+        for j in range(i + 1, n):
+            if arm[i] != arm[j]:
+                continue
+            if otype[i] == otype[j] and osd[i] == osd[j] and pfsd[i] == pfsd[j]:
+                continue
+            _save_fits(fits, saved, True)
+            _swap_outcomes(otype, osd, pfsd, resp, i, j)
+            if not (valid(i, otype, osd, pfsd, resp, maxfu, avail)
+                    and valid(j, otype, osd, pfsd, resp, maxfu, avail)):
+                _swap_outcomes(otype, osd, pfsd, resp, i, j)
+                continue
+            full_eval(X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse, kmv, lr, fu,
+                      mterms, mp, mslot0, subslot, kbclc, SEARCH_TOL, 3)
+            s_new, a1, a2 = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi,
+                                  alo, ahi, scale, weight, wacc)
+            if _better(s_new, a1, s_cur, n_cur, lex):
+                s_cur = s_new
+                n_cur = a1
+                improved = True
+            else:
+                _swap_outcomes(otype, osd, pfsd, resp, i, j)
+                _restore_fits(fits, saved, True)
+    return s_cur, n_cur, improved
+
+
+@njit(cache=True)
+def polish(state, fits, items, terms, ctrl):
+    """Deterministic greedy descent after annealing: every covariate swap between two
+    patients of the same arm (:func:`_polish_swaps`), then every time shift of up to
+    ``maxshift`` days (:func:`_polish_shifts`), then every exchange of whole outcomes
+    between two patients of the same arm (:func:`_polish_exchanges`), keeping each strict
+    improvement of the score with acceptance weight ``wacc`` (steeper than during
+    annealing: the polish puts the acceptance tolerance first); repeated for ``sweeps``
+    sweeps or until nothing improves. With ``lex`` a move is kept when it raises the
+    number of items inside the acceptance tolerance, or keeps that number and lowers the
+    score (sideways moves on the count). Bundles as :func:`anneal`'s; *ctrl* = (maxfu,
+    minadmin, sweeps, maxshift, wacc, lex). Returns the final score."""
+    X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
+    cb, cse, kmv, lr, fu, ordr, ts, es = fits
+    kind, slot, blo, bhi, alo, ahi, scale, weight = items
+    mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
+    maxfu, minadmin, sweeps, maxshift, wacc, lex = ctrl
+    full_eval(X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse, kmv, lr, fu,
+              mterms, mp, mslot0, subslot, kbclc, SEARCH_TOL, 30)
+    ltfu = count_ltfu(otype, osd, minadmin)
+    s_cur, n_cur, nex = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi,
+                              scale, weight, wacc)
+    saved = _copy_fits(fits)
+    for sw in range(sweeps):
+        s_cur, n_cur, imp1 = _polish_swaps(state, fits, saved, items, terms, wacc, lex, ltfu,
+                                           s_cur, n_cur)
+        s_cur, n_cur, ltfu, imp2 = _polish_shifts(state, fits, saved, items, terms, ctrl, ltfu,
+                                                  s_cur, n_cur)
+        s_cur, n_cur, imp3 = _polish_exchanges(state, fits, saved, items, terms, ctrl, ltfu,
+                                               s_cur, n_cur)
+        if not (imp1 or imp2 or imp3):
             break
     return s_cur
 

@@ -191,17 +191,12 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
     cutlo = _window(cal.CUTOFF_MIN)[0]
     cuthi = _window(cal.CUTOFF_MAX)[0]
     rs = np.array([np.uint64(chain_seed.generate_state(1, np.uint64)[0])], dtype=np.uint64)
-    rest = (cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0, cal.SUB_SLOT, cal.SWAPPABLE,
-            cal.K_AGE, cal.K_ECOG, cal.K_ARM, cal.K_PVTT, cal.K_METS, cal.K_BCLC)
     t_start = time.perf_counter()
     step = 0
     while step < budget:
         k = min(CHUNK, budget - step)
-        cal.anneal(st["X"], st["age"], st["arm"], st["otype"], st["osd"], st["pfsd"],
-                   st["resp"], st["arm_lo"], st["arm_n"], cb, cse, kmv, lr, fu, ordr, ts,
-                   es, best["X"], best["age"], best["otype"], best["osd"], best["pfsd"],
-                   best["resp"], best_info, *it, *rest, cutv, window, cutlo, cuthi, rs,
-                   step, k, budget, t0, t1, cur, cal.W_ACC, st["avail"])
+        cal.anneal(_state_tuple(st), bufs, _best_tuple(best, best_info), it, _terms(),
+                   (cutv, window, cutlo, cuthi), (rs, step, k, budget, t0, t1, cur, cal.W_ACC))
         step += k
         if progress is not None:
             progress[slot * 4: slot * 4 + 4] = [step, best_info[0], best_info[1], best_info[2]]
@@ -235,6 +230,24 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
             "n_exact": int(best_info[2]), "best_step": int(best_info[3]),
             "n_acc_annealed": annealed, "cutoff": _cutoff_date(int(best_info[4])),
             "seconds": (t_anneal, time.perf_counter() - t_start - t_anneal)}
+
+
+def _state_tuple(st: dict) -> tuple:
+    """The compiled search's state bundle (``calibrate.anneal``)."""
+    return tuple(st[k] for k in ("X", "age", "arm", "arm_lo", "arm_n", "otype", "osd", "pfsd",
+                                 "resp", "avail"))
+
+
+def _best_tuple(best: dict, info: np.ndarray) -> tuple:
+    return tuple(best[k] for k in ("X", "age", "otype", "osd", "pfsd", "resp")) + (info,)
+
+
+def _terms() -> tuple:
+    """The compiled search's model-terms bundle (``calibrate.anneal``)."""
+    from hcc.reconstruct import calibrate as cal
+
+    return (cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0, cal.SUB_SLOT, cal.SWAPPABLE,
+            cal.K_AGE, cal.K_ECOG, cal.K_ARM, cal.K_PVTT, cal.K_METS, cal.K_BCLC)
 
 
 def _fit_state(st, maxfu, window, it, bufs, wacc):
@@ -279,12 +292,8 @@ def _lex_polish(st, maxfu, window, it, bufs, sweeps, wacc=None):
     from hcc.reconstruct import calibrate as cal
 
     wacc = cal.W_ACC_POLISH if wacc is None else wacc
-    cb, cse, kmv, lr, fu, ordr, ts, es = bufs
-    cal.polish(st["X"], st["age"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"],
-               cb, cse, kmv, lr, fu, ordr, ts, es, *it, cal.MULTI_TERMS, cal.MULTI_P,
-               cal.MULTI_SLOT0, cal.SUB_SLOT, cal.SWAPPABLE, cal.K_AGE, cal.K_ECOG,
-               cal.K_PVTT, cal.K_METS, cal.K_BCLC, maxfu, maxfu - window, sweeps, 30,
-               wacc, st["avail"], True)
+    cal.polish(_state_tuple(st), tuple(bufs), it, _terms(),
+               (int(maxfu), int(maxfu - window), int(sweeps), 30, float(wacc), True))
 
 
 def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None = None,
@@ -358,15 +367,10 @@ def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None
         cutv = np.array([best_fu], dtype=np.int64)
         dummy = {k: st[k].copy() for k in keys}
         dinfo = np.array([s, nacc, 0.0, 0.0, best_fu])
-        cb, cse, kmv, lr, fu, ordr, ts, es = bufs
-        cal.anneal(st["X"], st["age"], st["arm"], st["otype"], st["osd"], st["pfsd"],
-                   st["resp"], st["arm_lo"], st["arm_n"], cb, cse, kmv, lr, fu, ordr, ts, es,
-                   dummy["X"], dummy["age"], dummy["otype"], dummy["osd"], dummy["pfsd"],
-                   dummy["resp"], dinfo, *it, cal.MULTI_TERMS, cal.MULTI_P,
-                   cal.MULTI_SLOT0, cal.SUB_SLOT, cal.SWAPPABLE, cal.K_AGE, cal.K_ECOG,
-                   cal.K_ARM, cal.K_PVTT, cal.K_METS, cal.K_BCLC, cutv, window, cutlo, cuthi,
-                   rs, 0, REPAIR_KICK, REPAIR_KICK, REPAIR_T[0], REPAIR_T[1], cur,
-                   cal.W_ACC_POLISH, st["avail"])
+        cal.anneal(_state_tuple(st), tuple(bufs), _best_tuple(dummy, dinfo), it, _terms(),
+                   (cutv, window, cutlo, cuthi),
+                   (rs, 0, REPAIR_KICK, REPAIR_KICK, REPAIR_T[0], REPAIR_T[1], cur,
+                    cal.W_ACC_POLISH))
         fu_r = int(cutv[0])
         _lex_polish(st, fu_r, window, it, bufs, REPAIR_SWEEPS)
         key = _fit_state(st, fu_r, window, it, bufs, cal.W_ACC_POLISH)
