@@ -679,15 +679,67 @@ def _copy_fits(fits):
 
 
 @njit(cache=True)
+def _propose_covariate(state, terms, rs, i, j, u):
+    """A covariate move (u < 0.38 of :func:`_propose`): the whole stage block (ECOG, PVTT,
+    metastases, BCLC: always coherent) or one swappable covariate (ages with their age > 60
+    column; ECOG, PVTT or metastases only where BCLC stays coherent). Returns (mode,
+    covariate, bclc_changed) as :func:`_propose`."""
+    X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
+    mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
+    kc = -1
+    bchg = False
+    if u < 0.06:
+        if (X[i, kecog] == X[j, kecog] and X[i, kpvtt] == X[j, kpvtt]
+                and X[i, kmets] == X[j, kmets]):
+            return -1, kc, bchg
+        bchg = X[i, kbclc] != X[j, kbclc]
+        for k in (kecog, kpvtt, kmets, kbclc):
+            tmp = X[i, k]
+            X[i, k] = X[j, k]
+            X[j, k] = tmp
+        return 1, -2, bchg
+    k = swappable[_randint(rs, swappable.shape[0])]
+    if k == kage:
+        if age[i] == age[j]:
+            return -1, kc, bchg
+        tmp = age[i]
+        age[i] = age[j]
+        age[j] = tmp
+        if X[i, kage] == X[j, kage]:
+            return 0, kc, bchg  # ages moved, no model changes
+        tmp2 = X[i, kage]
+        X[i, kage] = X[j, kage]
+        X[j, kage] = tmp2
+        return 1, k, bchg
+    if X[i, k] == X[j, k]:
+        return -1, kc, bchg
+    bi0 = X[i, kbclc]
+    tmp2 = X[i, k]
+    X[i, k] = X[j, k]
+    X[j, k] = tmp2
+    if k == kecog or k == kpvtt or k == kmets:
+        bi = _bclc(X, i, kecog, kpvtt, kmets)
+        bj = _bclc(X, j, kecog, kpvtt, kmets)
+        if bi + bj != X[i, kbclc] + X[j, kbclc]:
+            X[j, k] = X[i, k]
+            X[i, k] = tmp2
+            return -1, kc, bchg
+        X[i, kbclc] = bi
+        X[j, kbclc] = bj
+        bchg = bi != bi0
+    return 1, k, bchg
+
+
+@njit(cache=True)
 def _propose(state, terms, rs, i, j, maxfu, cut):
     """Draw the kind of move for patients *i* and *j* (same arm) and make it on *state*.
 
     Returns (mode, covariate, bclc_changed, ok, days, maxfu): mode -1 nothing moved (no
-    change was made), 1 a covariate (or the stage block, covariate -2), 2 an outcome of
-    both endpoints, 3 OS only, 4 PFS only, 5 the data cut-off (by *days*); *ok* False when
-    the move breaks a timing rule (the caller puts the patients back)."""
+    change was made), 0 ages only (no model changes), 1 a covariate (or the stage block,
+    covariate -2; :func:`_propose_covariate`), 2 an outcome of both endpoints, 3 OS only,
+    4 PFS only, 5 the data cut-off (by *days*); *ok* False when the move breaks a timing
+    rule (the caller puts the patients back)."""
     X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
-    mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
     cutv, window, cutlo, cuthi = cut
     n = X.shape[0]
     u = _unif(rs)
@@ -696,54 +748,10 @@ def _propose(state, terms, rs, i, j, maxfu, cut):
     bchg = False
     ok = True
     d = 0
-    if u < 0.06:
-        # swap the whole stage block (ECOG, PVTT, metastases, BCLC): always coherent
-        if (X[i, kecog] == X[j, kecog] and X[i, kpvtt] == X[j, kpvtt]
-                and X[i, kmets] == X[j, kmets]):
-            return -1, kc, bchg, ok, d, maxfu
-        bchg = X[i, kbclc] != X[j, kbclc]
-        for k in (kecog, kpvtt, kmets, kbclc):
-            tmp = X[i, k]
-            X[i, k] = X[j, k]
-            X[j, k] = tmp
-        mode = 1
-        kc = -2
-    elif u < 0.38:
-        k = swappable[_randint(rs, swappable.shape[0])]
-        if k == kage:
-            if age[i] == age[j]:
-                return -1, kc, bchg, ok, d, maxfu
-            tmp = age[i]
-            age[i] = age[j]
-            age[j] = tmp
-            if X[i, kage] != X[j, kage]:
-                tmp = X[i, kage]
-                X[i, kage] = X[j, kage]
-                X[j, kage] = tmp
-                mode = 1
-                kc = k
-            else:
-                mode = 0  # ages moved, no model changes
-        else:
-            if X[i, k] == X[j, k]:
-                return -1, kc, bchg, ok, d, maxfu
-            bi0 = X[i, kbclc]
-            tmp = X[i, k]
-            X[i, k] = X[j, k]
-            X[j, k] = tmp
-            if k == kecog or k == kpvtt or k == kmets:
-                bi = _bclc(X, i, kecog, kpvtt, kmets)
-                bj = _bclc(X, j, kecog, kpvtt, kmets)
-                if bi + bj != X[i, kbclc] + X[j, kbclc]:
-                    X[j, k] = X[i, k]
-                    X[i, k] = tmp
-                    return -1, kc, bchg, ok, d, maxfu
-                X[i, kbclc] = bi
-                X[j, kbclc] = bj
-                bchg = bi != bi0
-            mode = 1
-            kc = k
-    elif u < 0.48:
+    if u < 0.38:
+        mode, kc, bchg = _propose_covariate(state, terms, rs, i, j, u)
+        return mode, kc, bchg, ok, d, maxfu
+    if u < 0.48:
         for arr in (otype, osd, pfsd, resp):
             tmp = arr[i]
             arr[i] = arr[j]
