@@ -122,7 +122,7 @@ def _exact_flags(table: pd.DataFrame) -> dict:
 def _safe(rows, name, group, fn):
     try:
         value = float(fn())
-        note = ""
+        note = "" if not math.isnan(value) else "not estimable on this cohort (a median not reached)"
     except (HCCError, ValueError, ZeroDivisionError, np.linalg.LinAlgError) as exc:
         value, note = math.nan, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     rows.append((name, group, value, note))
