@@ -315,12 +315,62 @@ class EnsembleSummary(Result):
         """The rows of one group ("hazard ratio", "survival rate", "exact", ...)."""
         return self._table[self._table["group"] == name]
 
-    def plot(self, ax=None, group: str = "hazard ratio", log: bool | None = None, **kwargs):
-        """Interval plot of one group: the 2.5–97.5% range across the ensemble (line), its
-        median (dot) and the shipped cohort (cross). Hazard ratios on a log axis."""
+    def fidelity_table(self) -> pd.DataFrame:
+        """Per member (seed): the paper's numbers in tolerance, Cox numbers as printed, printed
+        numbers reproduced exactly, the generator's scored items in tolerance and the
+        plausibility checks passed (each "k / n")."""
+        m = self.members.set_index("seed").sort_index()
+
+        def frac(a, b):
+            return m[a].astype("Int64").astype(str) + " / " + m[b].astype("Int64").astype(str)
+
+        return pd.DataFrame({
+            "paper's numbers in tolerance": frac("fidelity_in_tolerance", "fidelity_compared"),
+            "printed exactly": frac("exact_equal", "exact_compared"),
+            "Cox numbers as printed": frac("as_printed_equal", "as_printed_compared"),
+            "generator's items in tolerance": frac("generator_in_tolerance", "generator_scored"),
+            "plausibility checks passed": frac("plausibility_passed", "plausibility_applicable"),
+            "data cut-off": m["data_cutoff"]})
+
+    def conclusions(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Which conclusions hold in every member. Hazard ratios: "below 1 in every cohort",
+        "above 1 in every cohort" or "direction depends on the cohort" (by the members' range,
+        min..max, not the 2.5–97.5% interval: one cohort against is enough); PH tests:
+        P < *alpha* in every cohort, in none, or in some. Other quantities: the spread
+        (max − min)."""
+        rows = []
+        m = self.members
+        for q, r in self._table.iterrows():
+            if r["group"] in ("exact", "fidelity") or q not in m.columns:
+                continue
+            x = pd.to_numeric(m[q], errors="coerce").dropna()
+            if x.empty:
+                continue
+            lo, hi = float(x.min()), float(x.max())
+            if r["group"] in ("hazard ratio", "subgroup HR"):
+                verdict = ("below 1 in every cohort" if hi < 1 else "above 1 in every cohort"
+                           if lo > 1 else "direction depends on the cohort")
+            elif r["group"] == "PH test P":
+                k = int((x < alpha).sum())
+                verdict = (f"P < {alpha:g} in every cohort" if k == len(x) else
+                           f"P ≥ {alpha:g} in every cohort" if k == 0 else
+                           f"P < {alpha:g} in {k} of {len(x)} cohorts")
+            else:
+                verdict = f"spread {hi - lo:.3g} (max − min)"
+            rows.append({"quantity": q, "group": r["group"], "cohorts": len(x), "min": lo,
+                         "max": hi, "shipped cohort": r["default"], "verdict": verdict})
+        return pd.DataFrame(rows).set_index("quantity")
+
+    def plot(self, ax=None, group: str = "hazard ratio", log: bool | None = None,
+             startswith: str | None = None, **kwargs):
+        """Interval plot of one group (only the quantities starting with *startswith*, e.g.
+        "OS", when given): the 2.5–97.5% range across the ensemble (line), its median (dot)
+        and the shipped cohort (cross). Hazard ratios on a log axis."""
         import matplotlib.pyplot as plt
 
         s = self.group(group)
+        if startswith is not None:
+            s = s[s.index.str.startswith(startswith)]
         if s.empty:
             raise DataError(f"the ensemble summary has no group {group!r}")
         if ax is None:

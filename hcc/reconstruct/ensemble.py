@@ -135,9 +135,15 @@ def _client(scheduler: str | None, workers: int):
     address = scheduler_address(scheduler)
     if address:
         return Client(address, timeout="30s"), None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", scheduler_port=0, dashboard_address=None,
-                           silence_logs=40)
+    import warnings
+
+    # no dashboard; the scheduler's small HTTP server (health, metrics) listens on 127.0.0.1,
+    # on port 8787 or, when another cluster holds it, any free port (distributed warns then)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", scheduler_port=0, dashboard_address=None,
+                               silence_logs=40)
     return Client(cluster), cluster
 
 
