@@ -371,6 +371,7 @@ class EnsembleSummary(Result):
         s = self.group(group)
         if startswith is not None:
             s = s[s.index.str.startswith(startswith)]
+        s = s[s["n"] > 0]  # e.g. a rate after every member's last follow-up
         if s.empty:
             raise DataError(f"the ensemble summary has no group {group!r}")
         if ax is None:
@@ -380,7 +381,7 @@ class EnsembleSummary(Result):
         ax.plot(s["median"], y, "o", color="C0", label="median")
         ax.plot(s["default"], y, "x", color="C3", ms=7, label="shipped cohort (default seed)")
         ax.set_yticks(y, s.index)
-        ax.invert_yaxis()
+        ax.set_ylim(len(s) - 0.5, -0.5)
         if log if log is not None else group in ("hazard ratio", "subgroup HR"):
             ax.set_xscale("log")
             ax.axvline(1, color="0.7", lw=1, ls="--")
