@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help book test test-fast bench reconstruct fidelity serve clean lock
+.PHONY: help book test test-fast bench reconstruct ensemble fidelity serve clean lock
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,10 @@ bench: $(STAMP) ## run the benchmarks (prints figures)
 
 reconstruct: $(STAMP) ## rebuild the shipped cohort in hcc/data from the default seed
 	$(BIN)/hcc reconstruct --out hcc/data
+
+ENSEMBLE_N ?= 14
+ensemble: $(STAMP) ## build the shipped ensemble hcc/data/ensemble (ENSEMBLE_N seeds from the default, default budget, Dask)
+	$(BIN)/hcc ensemble --n $(ENSEMBLE_N) --out hcc/data/ensemble
 
 fidelity: $(STAMP) ## compare the shipped cohort with every number the paper prints
 	$(BIN)/hcc fidelity

@@ -6,6 +6,8 @@
     hcc fidelity [--data PATH] [--json]
     hcc plausibility [--data PATH] [--adverse-events PATH] [--cutoff DATE] [--json]
     hcc reconstruct [--seed N] [--out DIR] [--no-cache] [--quiet]
+    hcc ensemble --n N --out DIR [--seed-start S] [--scheduler ADDRESS] [--workers K]
+                 [--budget B] [--chains C] [--quiet]
     hcc build [-p NAME=VALUE ...] [--params FILE.yaml] [--data PATH] [--adverse-events PATH]
               [--only NOTEBOOK ...] [--jobs N] [--quiet] [--strict]
     hcc serve [--port N]
@@ -211,6 +213,32 @@ def _cmd_reconstruct(args) -> int:
     return EXIT_OK
 
 
+def _cmd_ensemble(args) -> int:
+    from hcc import paths
+    from hcc.reconstruct.ensemble import run_ensemble, scheduler_address
+
+    if args.n < 1 or args.workers < 1 or (args.budget is not None and args.budget < 1) \
+            or (args.chains is not None and args.chains < 1):
+        raise _UsageError("hcc ensemble: --n, --workers, --budget and --chains must be 1 or more")
+    seed_start = paths.DEFAULT_SEED if args.seed_start is None else args.seed_start
+    if seed_start < 0:
+        raise _UsageError("hcc ensemble: --seed-start must be 0 or more")
+    run = run_ensemble(n=args.n, out=Path(args.out), seed_start=seed_start,
+                       scheduler=args.scheduler, workers=args.workers, budget=args.budget,
+                       chains=args.chains, progress=not args.quiet)
+    if not args.quiet:
+        where = scheduler_address(args.scheduler) or f"a local cluster of {args.workers} workers"
+        counts = {}
+        for v in run.sources.values():
+            counts[v] = counts.get(v, 0) + 1
+        _out(f"ensemble: {len(run.members)} of {args.n} cohorts ("
+             + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+             + f") on {where} in {run.wall:.1f} s; written to {args.out}")
+    for seed, msg in sorted(run.failures.items()):
+        _err(f"hcc ensemble: seed {seed} failed: {msg}")
+    return EXIT_INVALID if run.failures else EXIT_OK
+
+
 def _parse_overrides(items: list[str] | None) -> dict[str, str]:
     from hcc.errors import ParameterError
 
@@ -317,6 +345,24 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-cache", action="store_true", help="rebuild even if cached")
     r.add_argument("--quiet", action="store_true", help="no progress display")
     r.set_defaults(func=_cmd_reconstruct)
+
+    e = sub.add_parser("ensemble", help="build N reconstructions with distinct seeds on Dask and "
+                       "summarise what the seed decides (exit 1 if a seed failed)")
+    e.add_argument("--n", type=int, required=True, help="number of seeds")
+    e.add_argument("--out", metavar="DIR", required=True, help="folder for ensemble.csv, "
+                   "summary.csv, manifest.json (rows already there are kept: resume)")
+    e.add_argument("--seed-start", type=int, default=None, dest="seed_start", metavar="S",
+                   help="first seed (default: the shipped cohort's)")
+    e.add_argument("--scheduler", metavar="ADDRESS", default=None, help="a running Dask "
+                   "scheduler (default: $DASK_SCHEDULER_ADDRESS, else a local cluster)")
+    e.add_argument("--workers", type=int, default=2, metavar="K", help="local cluster: worker "
+                   "processes, one thread each (default 2)")
+    e.add_argument("--budget", type=int, default=None, metavar="B", help="moves per chain "
+                   "(default: the generator's)")
+    e.add_argument("--chains", type=int, default=None, metavar="C", help="chains at most "
+                   "(default: the generator's)")
+    e.add_argument("--quiet", action="store_true", help="no progress display")
+    e.set_defaults(func=_cmd_ensemble)
 
     b = sub.add_parser("build", help="execute the notebooks and build the book")
     b.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",

@@ -23,7 +23,7 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 NAMES = [p.stem for p in NOTEBOOKS]
 EXPECTED = ["01_cohort", "02_baseline", "03_survival", "04_cox", "05_response", "06_safety",
-            "07_beyond", "07_discussion", "08_reproducibility"]
+            "07_beyond", "07_discussion", "08_ensemble", "08_reproducibility"]
 #: Top-level modules a notebook may import: hcc, and table/plot/display setup.
 # the field's libraries too: the chapters show the call a reader would write beside hcc's helper
 ALLOWED_IMPORTS = {"hcc", "matplotlib", "numpy", "pandas", "seaborn", "IPython", "pathlib",
@@ -50,7 +50,8 @@ def _parse(cell) -> ast.Module:
 
 def test_every_chapter_exists():
     """Issue 4: cohort, baseline, survival, Cox, response, safety, discussion + reproducibility;
-    issue 11: "Beyond the paper" (07_beyond, placed before 07_discussion in _toc.yml)."""
+    issue 11: "Beyond the paper" (07_beyond, placed before 07_discussion in _toc.yml);
+    issue 12: "How much does the reconstruction decide?" (08_ensemble, after 07_discussion)."""
     assert NAMES == EXPECTED
 
 

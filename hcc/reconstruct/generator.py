@@ -654,12 +654,32 @@ def _progress_line(progress, wave, n_waves, budget, t_start, n_scored):
             f"{int(progress[4 * best + 3])}/{n_scored}  {time.perf_counter() - t_start:5.1f}s")
 
 
+def chains_in_process() -> bool:
+    """True when the chains must run in this process, one after the other: in a daemonic
+    process (a Dask worker under its nanny, a ``multiprocessing`` pool worker: such a
+    process may not have children) or when the environment sets ``HCC_CHAINS_IN_PROCESS=1``
+    (the ensemble's Dask tasks do: one core per task)."""
+    import multiprocessing as mp
+
+    return bool(mp.current_process().daemon) or os.environ.get("HCC_CHAINS_IN_PROCESS") == "1"
+
+
 def _run_wave(wave, seqs, budget, cutoff, shared, results, progress, t_start, n_scored,
               total, init=None):
     """Run the chains in *wave* side by side in forked processes (from *init*, the best
-    result of the earlier waves, when given); fills *results*."""
+    result of the earlier waves, when given); fills *results*. Where this process may not
+    fork (see :func:`chains_in_process`) the chains of the wave run one after the other
+    here instead: the same chains from the same seeds, so the same result."""
     import multiprocessing as mp
 
+    if chains_in_process():
+        for c in wave:
+            results[c] = run_chain(seqs[c], budget, cutoff, shared, c, init=init)
+        if progress:
+            sys.stderr.write(_progress_line(shared, wave, -(-total // WAVE), budget, t_start,
+                                            n_scored))
+            sys.stderr.flush()
+        return
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(c, seqs[c], budget, cutoff, shared, queue, init))
