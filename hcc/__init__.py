@@ -31,10 +31,10 @@ _EXPORTS = {
     "cox": "coxph", "CoxResult": "coxph", "PHTestResult": "coxph",
     "cox_screen": "cox_tables", "ScreenResult": "cox_tables",
     "subgroup_hr": "cox_tables", "SubgroupResult": "cox_tables",
-    "iptw": "iptw", "IPTWResult": "iptw", "weighted_km": "iptw", "WeightedKMResult": "iptw",
-    "rmst": "rmst", "RMSTResult": "rmst", "evalue": "evalue", "EValueResult": "evalue",
-    "landmark": "landmark", "LandmarkResult": "landmark",
-    "survival_rates": "landmark", "SurvivalRatesResult": "landmark",
+    "iptw": "propensity", "IPTWResult": "propensity", "weighted_km": "propensity", "WeightedKMResult": "propensity",
+    "rmst": "restricted_mean", "RMSTResult": "restricted_mean", "evalue": "sensitivity", "EValueResult": "sensitivity",
+    "landmark": "landmark_analysis", "LandmarkResult": "landmark_analysis",
+    "survival_rates": "landmark_analysis", "SurvivalRatesResult": "landmark_analysis",
     "schoenfeld_plot": "plots",
     "response_table": "response", "ResponseResult": "response",
     "safety_table": "safety", "SafetyResult": "safety",
@@ -49,7 +49,6 @@ _EXPORTS = {
     # paper, fidelity, reconstruction
     "fidelity_report": "fidelity", "FidelityResult": "fidelity",
     "plausibility_report": "plausibility", "PlausibilityResult": "plausibility",
-    "reconstruct": "reconstruct",
     "load_params": "params",
     # book display helpers (notebooks)
     "show_table": "book", "save_table": "book", "suppress_small_counts": "book",
@@ -61,7 +60,14 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
+#: Subpackages reached as attributes (``hcc.reconstruct.reconstruct(seed=...)``); a package
+#: and a function of one name would swap places once the package is imported.
+_SUBPACKAGES = ("reconstruct",)
+
+
 def __getattr__(name: str):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"hcc.{name}")
     try:
         module = _EXPORTS[name]
     except KeyError:

@@ -165,16 +165,15 @@ def cohort_quantities(cohort: pd.DataFrame, ae: pd.DataFrame | None = None, *,
     -----
     Every value is one call of the book's R-matching functions; nothing is computed by hand.
     """
-    # the functions from their modules: ``hcc.iptw``, ``hcc.rmst``, ``hcc.landmark`` name both
-    # a module and its function, and the module wins once it has been imported
+    # imported from their modules (light: only what this function uses)
     from hcc import paper
     from hcc.cox_tables import cox_screen, subgroup_hr
     from hcc.coxph import cox
     from hcc.fidelity import cox_design, fidelity_report
-    from hcc.iptw import iptw
-    from hcc.landmark import landmark, survival_rates
+    from hcc.propensity import iptw
+    from hcc.landmark_analysis import landmark, survival_rates
     from hcc.plausibility import plausibility_report
-    from hcc.rmst import rmst
+    from hcc.restricted_mean import rmst
     from hcc.survival import median_followup
 
     if not isinstance(cohort, pd.DataFrame) or cohort.empty:

@@ -1,9 +1,9 @@
-# R scripts behind the frozen references of tests/test_landmark.py (written by
+# R scripts behind the frozen references of tests/test_landmark_analysis.py (written by
 # tests/rtools.py with HCC_FREEZE_R=1; R 4.x, survival, jsonlite). Each block is
 # the whole script run for one key of r_results.json; its CSV inputs are the
 # frames the test builds (hashes in the json). `out` is written as JSON.
 
-## ---- b13a6e12c524c16c7f2f  tests/test_landmark.py::test_landmark_and_rates_match_r
+## ---- b13a6e12c524c16c7f2f  tests/test_landmark_analysis.py::test_landmark_and_rates_match_r
 ## inputs: d (227 rows, sha256 bf69ff648ebf573e)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
@@ -17,7 +17,7 @@ out <- list(c0 = unname(coef(f0)), c1 = unname(coef(f1)), n1 = f1$n, e1 = f1$nev
             surv = k$surv, se = k$std.err, lower = k$lower, upper = k$upper, nrisk = k$n.risk)
 
 
-## ---- d3503f4165fb5809cb82  tests/test_landmark.py::test_scaled_schoenfeld_residuals_and_smooth_match_r[breslow]
+## ---- d3503f4165fb5809cb82  tests/test_landmark_analysis.py::test_scaled_schoenfeld_residuals_and_smooth_match_r[breslow]
 ## inputs: d (227 rows, sha256 bf69ff648ebf573e)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
@@ -36,7 +36,7 @@ out <- list(time = z$time, x = z$x, y = unname(as.list(as.data.frame(z$y))),
             fit = as.vector(pm %*% qr.coef(q, yy)), band = as.vector(2 * sqrt(z$var[2, 2] * se)))
 
 
-## ---- 429b280912a4ee1505c9  tests/test_landmark.py::test_scaled_schoenfeld_residuals_and_smooth_match_r[efron]
+## ---- 429b280912a4ee1505c9  tests/test_landmark_analysis.py::test_scaled_schoenfeld_residuals_and_smooth_match_r[efron]
 ## inputs: d (227 rows, sha256 bf69ff648ebf573e)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
@@ -55,7 +55,7 @@ out <- list(time = z$time, x = z$x, y = unname(as.list(as.data.frame(z$y))),
             fit = as.vector(pm %*% qr.coef(q, yy)), band = as.vector(2 * sqrt(z$var[2, 2] * se)))
 
 
-## ---- 09951a1597c282f66f12  tests/test_landmark.py::test_stratified_cox_as_the_chapter_fits_it_matches_r
+## ---- 09951a1597c282f66f12  tests/test_landmark_analysis.py::test_stratified_cox_as_the_chapter_fits_it_matches_r
 ## inputs: d (93 rows, sha256 50d72111224695be)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)

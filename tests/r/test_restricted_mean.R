@@ -1,9 +1,9 @@
-# R scripts behind the frozen references of tests/test_rmst.py (written by
+# R scripts behind the frozen references of tests/test_restricted_mean.py (written by
 # tests/rtools.py with HCC_FREEZE_R=1; R 4.x, survival, jsonlite). Each block is
 # the whole script run for one key of r_results.json; its CSV inputs are the
 # frames the test builds (hashes in the json). `out` is written as JSON.
 
-## ---- e95ead231bbb75a47780  tests/test_rmst.py::test_rmst_matches_r_on_lung[365.0]
+## ---- e95ead231bbb75a47780  tests/test_restricted_mean.py::test_rmst_matches_r_on_lung[365.0]
 ## inputs: d (228 rows, sha256 1f9cf65e5058b22a)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
@@ -17,7 +17,7 @@ t1 <- summary(f1, rmean = tau)$table
 out$rmean1 <- unname(t1["rmean"]); out$se1 <- unname(t1["se(rmean)"])
 
 
-## ---- 1bf452f1faf40abcadd4  tests/test_rmst.py::test_rmst_matches_r_on_lung[600.0]
+## ---- 1bf452f1faf40abcadd4  tests/test_restricted_mean.py::test_rmst_matches_r_on_lung[600.0]
 ## inputs: d (228 rows, sha256 1f9cf65e5058b22a)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
@@ -31,7 +31,7 @@ t1 <- summary(f1, rmean = tau)$table
 out$rmean1 <- unname(t1["rmean"]); out$se1 <- unname(t1["se(rmean)"])
 
 
-## ---- 822409a0f513e4a0c17b  tests/test_rmst.py::test_rmst_matches_r_on_lung[750.5]
+## ---- 822409a0f513e4a0c17b  tests/test_restricted_mean.py::test_rmst_matches_r_on_lung[750.5]
 ## inputs: d (228 rows, sha256 1f9cf65e5058b22a)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
@@ -45,7 +45,7 @@ t1 <- summary(f1, rmean = tau)$table
 out$rmean1 <- unname(t1["rmean"]); out$se1 <- unname(t1["se(rmean)"])
 
 
-## ---- 51eaea634c49db0cc90d  tests/test_rmst.py::test_rmst_matches_r_on_the_cohort[os-24.0]
+## ---- 51eaea634c49db0cc90d  tests/test_restricted_mean.py::test_rmst_matches_r_on_the_cohort[os-24.0]
 ## inputs: d (93 rows, sha256 00d9d28c64d6ecd5)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
@@ -59,7 +59,7 @@ t1 <- summary(f1, rmean = tau)$table
 out$rmean1 <- unname(t1["rmean"]); out$se1 <- unname(t1["se(rmean)"])
 
 
-## ---- 95a0e386aa95184594a8  tests/test_rmst.py::test_rmst_matches_r_on_the_cohort[pfs-9.0]
+## ---- 95a0e386aa95184594a8  tests/test_restricted_mean.py::test_rmst_matches_r_on_the_cohort[pfs-9.0]
 ## inputs: d (93 rows, sha256 e0465e0589a4b897)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)

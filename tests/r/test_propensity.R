@@ -1,9 +1,9 @@
-# R scripts behind the frozen references of tests/test_iptw.py (written by
+# R scripts behind the frozen references of tests/test_propensity.py (written by
 # tests/rtools.py with HCC_FREEZE_R=1; R 4.x, survival, jsonlite). Each block is
 # the whole script run for one key of r_results.json; its CSV inputs are the
 # frames the test builds (hashes in the json). `out` is written as JSON.
 
-## ---- 8215d9dc397bb53cb8d4  tests/test_iptw.py::test_lifelines_robust_differs_from_r_with_tied_times
+## ---- 8215d9dc397bb53cb8d4  tests/test_propensity.py::test_lifelines_robust_differs_from_r_with_tied_times
 ## inputs: d (227 rows, sha256 a0d9b2cd97bb20db)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
@@ -12,7 +12,7 @@ f <- coxph(Surv(time, dead) ~ age + sex + ph.ecog, data = d, weights = w, robust
 out <- list(se = unname(sqrt(diag(f$var))))
 
 
-## ---- e6c86eb1403829a2dad2  tests/test_iptw.py::test_propensity_weights_and_weighted_cox_match_r_on_the_cohort
+## ---- e6c86eb1403829a2dad2  tests/test_propensity.py::test_propensity_weights_and_weighted_cox_match_r_on_the_cohort
 ## inputs: d (93 rows, sha256 1e778838ee4f20cc)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
@@ -32,7 +32,7 @@ out <- list(ps = ps, coef = unname(coef(m)), w = d$w,
             km_time = km$time, km_surv = km$surv, km_strata = unname(km$strata))
 
 
-## ---- ddf601f894d12e945fb2  tests/test_iptw.py::test_weighted_robust_cox_matches_r_on_lung
+## ---- ddf601f894d12e945fb2  tests/test_propensity.py::test_weighted_robust_cox_matches_r_on_lung
 ## inputs: d (227 rows, sha256 a0d9b2cd97bb20db)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)

@@ -119,3 +119,17 @@ out <- list(coef = unname(coef(f)), se = unname(sqrt(diag(vcov(f)))))
     s = cph.summary.loc[["second_line", "child_pugh", "afp_gt400"]]
     np.testing.assert_allclose(s["coef"], r["coef"], atol=1e-8)
     np.testing.assert_allclose(s["se(coef)"], r["se"], rtol=1e-6)
+
+
+def test_no_public_name_is_also_a_module_of_hcc():
+    """A submodule named like a public function would replace it as an attribute of
+    ``hcc`` once imported (``hcc.landmark`` turned into the module): the modules are named for
+    what they do, the functions for what they return."""
+    import importlib
+    import pkgutil
+
+    modules = {m.name for m in pkgutil.iter_modules(hcc.__path__)}
+    assert not modules & set(hcc.__all__), modules & set(hcc.__all__)
+    for mod in ("landmark_analysis", "propensity", "restricted_mean", "sensitivity"):
+        importlib.import_module(f"hcc.{mod}")
+    assert callable(hcc.landmark) and callable(hcc.iptw) and callable(hcc.rmst) and callable(hcc.evalue)
