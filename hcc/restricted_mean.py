@@ -115,7 +115,7 @@ class RMSTResult(Result):
 
 
 def rmst(df: pd.DataFrame, time: str, event: str, group: str | None = None, tau: float | None = None,
-         alpha: float = 0.05) -> RMSTResult:
+         alpha: float = 0.05, clip: bool = False) -> RMSTResult:
     """Restricted mean survival time up to *tau*, per group, with differences and ratios.
 
     Parameters
@@ -130,6 +130,10 @@ def rmst(df: pd.DataFrame, time: str, event: str, group: str | None = None, tau:
         group's largest follow-up time.
     alpha : float
         1 − confidence level.
+    clip : bool
+        When *tau* is beyond the data, use the largest admissible τ instead of raising, and
+        say so in ``notes`` (for a chapter whose reader-chosen τ must survive another
+        cohort); default False: an error.
 
     Returns
     -------
@@ -173,12 +177,14 @@ def rmst(df: pd.DataFrame, time: str, event: str, group: str | None = None, tau:
             raise DataError(f"tau must be a number, not {tau!r}") from None
         if not np.isfinite(tau) or tau <= 0:
             raise DataError(f"tau must be a positive number of {time} units, not {tau!r}")
+        rule = "chosen by the user"
         if tau > limit:
             short = min(open_, key=open_.get) if open_ else max(last, key=last.get)
-            raise DataError(f"tau = {tau:g} is beyond the data: the last follow-up time "
-                            + (f"of group '{short}' " if group is not None else "")
-                            + f"is {limit:g}; choose tau <= {limit:g}")
-        rule = "chosen by the user"
+            why = (f"tau = {tau:g} is beyond the data: the last follow-up time "
+                   + (f"of group '{short}' " if group is not None else "") + f"is {limit:g}")
+            if not clip:
+                raise DataError(why + f"; choose tau <= {limit:g}")
+            tau, rule = limit, why + f", so τ = {limit:g} was used instead"
     q = norm.isf(alpha / 2)
     rows, curves = [], {}
     for k, g in enumerate(levels):

@@ -106,3 +106,16 @@ def test_a_curve_that_reaches_zero_does_not_limit_tau():
     assert r.summary.loc["a", "rmst"] == pytest.approx(2.5)
     with pytest.raises(DataError, match="group 'b'"):
         hcc.rmst(d, "t", "e", "g", tau=10)
+
+
+def test_clip_uses_the_largest_admissible_tau_and_says_so():
+    """clip=True (the chapter's reader-chosen τ on another cohort): τ beyond the data becomes
+    the default rule's τ, the note says why; the numbers are those of that τ."""
+    d = hcc.get_cohort()
+    default = hcc.rmst(d, "pfs_months", "pfs_event", "arm")
+    clipped = hcc.rmst(d, "pfs_months", "pfs_event", "arm", tau=default.tau + 50, clip=True)
+    assert clipped.tau == default.tau
+    assert "beyond the data" in clipped.notes[0] and "was used instead" in clipped.notes[0]
+    pd.testing.assert_frame_equal(clipped.summary, default.summary)
+    with pytest.raises(DataError, match="beyond the data"):
+        hcc.rmst(d, "pfs_months", "pfs_event", "arm", tau=default.tau + 50)
