@@ -21,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hcc.build import Project, copy_sources, notebook_order, run_build  # noqa: E402
+from hcc.pipeline.project import Project, copy_sources, notebook_order  # noqa: E402
+from hcc.pipeline.run import run_build  # noqa: E402
 
 
 def main() -> int:
@@ -41,7 +42,7 @@ def main() -> int:
             return 1
 
         cmd = [sys.executable, "-c",
-               "import sys; from hcc.build import run_build; "
+               "import sys; from hcc.pipeline.run import run_build; "
                "sys.exit(run_build(root=sys.argv[1], progress=False))", str(root)]
         t1 = time.perf_counter()
         warm_code = subprocess.run(cmd).returncode

@@ -49,7 +49,7 @@ def main() -> None:
 
     t = time.perf_counter()
     import hcc
-    import hcc.data  # noqa: F401  (pandas, numpy, the schema)
+    import hcc.cohort.load  # noqa: F401  (pandas, numpy, the data dictionary)
     t_import = time.perf_counter() - t
     target = path if arg else None
     t = time.perf_counter()
@@ -57,7 +57,7 @@ def main() -> None:
     first = time.perf_counter() - t
     uncached = []
     for _ in range(10):
-        hcc.data._cache.clear()
+        hcc.cohort.load._cache.clear()
         t = time.perf_counter()
         hcc.load_cohort(target)
         uncached.append(time.perf_counter() - t)
@@ -66,7 +66,7 @@ def main() -> None:
         t = time.perf_counter()
         hcc.load_cohort(target)
         cached.append(time.perf_counter() - t)
-    print(f"in-process: import hcc + hcc.data (pandas) {t_import:.3f} s")
+    print(f"in-process: import hcc + hcc.cohort.load (pandas) {t_import:.3f} s")
     print(f"  load_cohort(): first {first * 1000:.1f} ms; read + validate + type, median of 10 "
           f"{statistics.median(uncached) * 1000:.1f} ms; cached {statistics.median(cached) * 1000:.2f} ms "
           f"({len(df)} rows)")

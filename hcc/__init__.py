@@ -4,9 +4,10 @@ The statistics core (``tables``, ``survival``, ``coxph``, ``cox_tables``, ``resp
 ``safety``, ``plots``) is general and matches R 4.x (``survival`` package, ``chisq.test``);
 survival curves, log-rank tests and Cox fits run on lifelines / statsmodels (each result's
 ``.fitter`` is the library's object);
-``paper`` holds the published numbers; ``data``/``schema`` load and validate cohorts;
+``paper`` holds the published numbers; ``cohort/`` reads, validates and loads cohorts;
 ``reconstruct`` builds the synthetic cohort; ``fidelity`` compares the two;
-``plausibility`` checks that a cohort looks like a real study.
+``plausibility`` checks that a cohort looks like a real study; ``chapter/`` is what a
+notebook calls; ``pipeline/`` is ``hcc build``.
 
 Names are imported lazily so that ``import hcc`` stays fast and loading the shipped
 cohort never imports the calibrator.
@@ -40,21 +41,24 @@ _EXPORTS = {
     "safety_table": "safety", "SafetyResult": "safety",
     "format_p": "_format", "format_hr": "_format",
     "forest_plot": "forest", "flow_diagram": "plots", "response_bars": "plots", "ae_chart": "plots",
-    # data
-    "load_cohort": "data", "load_adverse_events": "data", "get_cohort": "data",
-    "derive_analysis": "data", "is_shipped_cohort": "data",
-    "get_adverse_events": "data", "missing_report": "data", "MissingResult": "data",
-    "validate_file": "schema", "DATA_DICTIONARY": "schema",
-    "read_table": "schema", "dictionary_frame": "schema",
+    # data (hcc/cohort/; a seed's cohort: hcc/pipeline/inputs.py)
+    "load_cohort": "cohort.load", "load_adverse_events": "cohort.load",
+    "is_shipped_cohort": "cohort.load", "derive_analysis": "cohort.derive",
+    "get_cohort": "pipeline.inputs", "get_adverse_events": "pipeline.inputs",
+    "missing_report": "cohort.missing", "MissingResult": "cohort.missing",
+    "validate_file": "cohort.validate", "DATA_DICTIONARY": "cohort.dictionary",
+    "read_table": "cohort.read", "dictionary_frame": "cohort.dictionary",
     # paper, fidelity, reconstruction
     "fidelity_report": "fidelity", "FidelityResult": "fidelity",
     "plausibility_report": "plausibility", "PlausibilityResult": "plausibility",
-    "load_params": "params",
-    # book display helpers (notebooks)
-    "show_table": "book", "save_table": "book", "suppress_small_counts": "book",
-    "synthetic_banner": "book", "compare_with_paper": "book",
-    "rows_used": "book", "rows_used_table": "book", "table_one_rows_used": "book",
-    "screen_rows_used": "book", "RowsUsed": "book",
+    "load_params": "pipeline.params",
+    # chapter display helpers (notebooks; hcc/chapter/)
+    "show_table": "chapter.display", "save_table": "chapter.display",
+    "suppress_small_counts": "chapter.suppress",
+    "synthetic_banner": "chapter.display", "compare_with_paper": "chapter.display",
+    "rows_used": "chapter.rows", "rows_used_table": "chapter.rows",
+    "table_one_rows_used": "chapter.rows", "screen_rows_used": "chapter.rows",
+    "RowsUsed": "chapter.rows",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -62,7 +66,7 @@ __all__ = sorted(_EXPORTS)
 
 #: Subpackages reached as attributes (``hcc.reconstruct.reconstruct(seed=...)``); a package
 #: and a function of one name would swap places once the package is imported.
-_SUBPACKAGES = ("reconstruct",)
+_SUBPACKAGES = ("reconstruct", "cohort", "chapter", "pipeline")
 
 
 def __getattr__(name: str):

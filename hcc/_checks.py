@@ -5,7 +5,7 @@ indicator and a group column, with one wording for every function that takes the
 ``subgroup_hr`` (hcc/coxph.py, hcc/cox_tables.py) and ``table_one`` (hcc/tables.py, the frame
 and column part) call these on entry, so a bad column gives
 the same plain message whichever analysis met it first. Missing outcomes are refused, never
-dropped, and the message counts them. (The notebooks' own frame check lives in ``hcc.book``.)
+dropped, and the message counts them. (The notebooks' own frame check lives in ``hcc.chapter.rows``.)
 """
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ def _err(msg: str) -> None:
 # ----------------------------------------------------------------------------- commands
 def _cmd_validate(args) -> int:
     from hcc.errors import ValidationError
-    from hcc.schema import check_file
+    from hcc.cohort.validate import check_file
 
     try:
         checked = check_file(args.path, mapping=args.mapping, kind=args.kind)
@@ -252,7 +252,7 @@ def _parse_overrides(items: list[str] | None) -> dict[str, str]:
 
 
 def _cmd_build(args) -> int:
-    from hcc.build import run_build
+    from hcc.pipeline.run import run_build
 
     extra = {"strict": True} if args.strict else {}
     if args.adverse_events is not None:
@@ -265,7 +265,7 @@ def _cmd_build(args) -> int:
 
 
 def _cmd_serve(args) -> int:
-    from hcc.build import serve
+    from hcc.pipeline.site import serve
 
     serve(host=args.host, port=args.port)
     return EXIT_OK

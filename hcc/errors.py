@@ -20,6 +20,10 @@ class ConvergenceError(HCCError, RuntimeError):
     """A model fit did not converge."""
 
 
+class BuildError(HCCError):
+    """The build could not complete; the message is one line for the user."""
+
+
 class ParameterError(HCCError, ValueError):
     """A notebook or build parameter has the wrong type or is out of range."""
 

@@ -462,7 +462,7 @@ def fidelity_report(cohort: pd.DataFrame | str | Path | None = None,
     days / 30. Cox terms are coded as :data:`hcc.paper.COX_CODING` (:func:`cox_design`;
     age > 60 derived from ``age``).
     """
-    from hcc import data as _data
+    import hcc as _data  # load_cohort, load_adverse_events, get_adverse_events
 
     notes = [PFS_DEFINITION]
     if cohort is None:

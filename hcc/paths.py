@@ -1,4 +1,4 @@
-"""Every path the project uses, defined once."""
+"""Every path the project uses, defined once (the book's folders: :class:`hcc.pipeline.project.Project`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,13 +11,8 @@ COHORT_RAW_CSV = DATA_DIR / "cohort_raw.csv"
 COHORT_CSV = DATA_DIR / "cohort.csv"
 ADVERSE_EVENTS_CSV = DATA_DIR / "adverse_events.csv"
 COHORT_MANIFEST = DATA_DIR / "manifest.json"
-#: Narrative notebooks, committed without outputs.
-NOTEBOOKS_DIR = PROJ_ROOT / "notebooks"
-#: Executed copies of the notebooks and the book's static pages.
-BOOK_DIR = PROJ_ROOT / "book"
-#: Jupyter Book output.
-BUILD_DIR = PROJ_ROOT / "_build"
-HTML_DIR = BUILD_DIR / "html"
+#: (The book's own folders — notebooks/, book/, _build/html — are relative to a project
+#: root: :class:`hcc.pipeline.project.Project`, so tests can build a book anywhere.)
 #: Shared notebook parameters with their documented defaults.
 PARAMS_FILE = PROJ_ROOT / "params.yml"
 #: Cache for cohorts reconstructed with a non-default seed, and build stamps.

@@ -1099,9 +1099,10 @@ def _grade5(ae):
 # =========================================================================== loading
 def _raw_from_file(path: Path) -> pd.DataFrame | None:
     """The typed raw frame (with dates) of a cohort file, or None when it has no dates."""
-    from hcc.data import _typed  # the loader's own typing of a checked frame
+    from hcc.cohort.load import _typed  # the loader's own typing of a checked frame
     from hcc.errors import ValidationError
-    from hcc.schema import ANALYSIS_COLUMNS, DATE_COLUMNS, check_file
+    from hcc.cohort.dictionary import ANALYSIS_COLUMNS, DATE_COLUMNS
+    from hcc.cohort.validate import check_file
 
     checked = check_file(path)
     if checked.problems:
@@ -1124,7 +1125,7 @@ def _as_dates(raw: pd.DataFrame) -> pd.DataFrame:
 
 def _inputs(cohort, ae, raw):
     """(analysis frame, raw frame or None, AE frame or None) from what the caller gave."""
-    from hcc import data as _data
+    import hcc as _data  # load_cohort, load_adverse_events, get_adverse_events, derive_analysis
     from hcc import paths
 
     if cohort is None:

@@ -119,7 +119,7 @@ def response_bars(result, ax=None, mask=None, **kwargs):
     (:func:`hcc.privacy.active`), so a chapter's figure is masked even when the call does
     not pass it; see ``ResponseResult.plot`` for what is hidden.
     """
-    from hcc.privacy import resolve
+    from hcc.pipeline.privacy import resolve
 
     return result.plot(ax=ax, mask=resolve(mask), **kwargs)
 
@@ -129,7 +129,7 @@ def ae_chart(result, ax=None, mask=None, **kwargs):
 
     *mask* defaults to the chapter's mask, as :func:`response_bars`.
     """
-    from hcc.privacy import resolve
+    from hcc.pipeline.privacy import resolve
 
     return result.plot(ax=ax, mask=resolve(mask), **kwargs)
 

@@ -1,7 +1,7 @@
 """Can the book run on this cohort? The checks beyond the data dictionary (issue 13).
 
 :func:`check_inputs` reads the files (every data-dictionary problem first, as
-:func:`hcc.schema.check_file`), then :func:`check_book` asks what the chapters need:
+:func:`hcc.cohort.validate.check_file`), then :func:`check_book` asks what the chapters need:
 
 * both arms present (every chapter compares TKI with TKI-ICI);
 * events in each arm and endpoint (log-rank, Cox);
@@ -250,7 +250,7 @@ def check_inputs(data=None, adverse_events=None, seed=None, mapping=None) -> lis
     seed : int, optional
         The synthetic cohort when *data* is None.
     mapping : optional
-        Mapping of the cohort file (:mod:`hcc.schema`).
+        Mapping of the cohort file (:mod:`hcc.cohort.read`).
 
     Returns
     -------
@@ -262,9 +262,10 @@ def check_inputs(data=None, adverse_events=None, seed=None, mapping=None) -> lis
     ValidationError
         A file cannot be read at all (``unreadable=True``).
     """
-    from hcc.data import adverse_events_path, get_cohort, load_adverse_events, load_cohort
+    from hcc.cohort.load import load_adverse_events, load_cohort
+    from hcc.pipeline.inputs import adverse_events_path, get_cohort
     from hcc.errors import ValidationError
-    from hcc.schema import check_file
+    from hcc.cohort.validate import check_file
 
     problems: list[Problem] = []
     if data is not None:

@@ -105,7 +105,7 @@ class ResponseResult(Result):
         from the others: :func:`hcc.book.suppress_small_counts`), and — because a figure
         shows their sum as 100 % minus the rest — further categories (smallest first) until
         the hidden ones of an arm hold at least ``mask.k`` patients together."""
-        from hcc.book import suppress_small_counts
+        from hcc.chapter.suppress import suppress_small_counts
 
         cats = list(self.counts.index)
         out = pd.DataFrame(False, index=cats, columns=self.arms)

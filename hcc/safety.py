@@ -119,7 +119,7 @@ class SafetyResult(Result):
             _, ax = plt.subplots(figsize=(7, 0.35 * max(len(bt), 3) + 1.2))
         hide = mask is not None and mask.active
         if hide:  # hide what the masked table hides (small counts and the cells hidden with them)
-            from hcc.book import suppress_small_counts
+            from hcc.chapter.suppress import suppress_small_counts
 
             shown = suppress_small_counts(self.by_term, mask.k, page=mask.page)
         long = pd.DataFrame([{"term": t, "arm": a,

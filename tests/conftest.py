@@ -62,9 +62,9 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(autouse=True)
 def _no_chapter_mask():
-    """``hcc.book.setup`` makes its mask the chapter's mask (``hcc.privacy.activate``) for the
+    """``hcc.chapter.setup`` makes its mask the chapter's mask (``hcc.pipeline.privacy.activate``) for the
     rest of the process; a test must not inherit another test's chapter."""
     yield
-    from hcc import privacy
+    from hcc.pipeline import privacy
 
     privacy.activate(None)

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from hcc import drugs, paper
-from hcc.data import derive_analysis
+from hcc.cohort.derive import derive_analysis
 
 CUTOFF = pd.Timestamp("2021-08-31")
 #: A seed whose cohort passes every check (seeds 4, 6, 8, 9, 12, 15 of 1..15 do; the others

@@ -251,7 +251,7 @@ def test_generator_reexports_the_map():
 # ----------------------------------------------------------------------------- fidelity
 @pytest.mark.parametrize("seed", [DEFAULT_SEED, 7])
 def test_fidelity_safety_rows_ok(seed):
-    from hcc import data as _data
+    from hcc.cohort import load as _data
     from hcc.fidelity import fidelity_report
 
     full = _data.load_cohort()

@@ -1,6 +1,6 @@
 """Tests of the ``hcc`` command line. Reference: issue 5's contract for ``hcc validate``
 (exit 0 valid / 1 invalid / 2 unreadable, a message naming the column or the reason, never
-a traceback) and the data dictionary (hcc.schema), over the corpus of broken and hostile
+a traceback) and the data dictionary (hcc.cohort), over the corpus of broken and hostile
 inputs in tests/corpus/hostile.py."""
 from __future__ import annotations
 
@@ -101,12 +101,12 @@ def test_usage_errors_exit_2_without_traceback(capsys):
 
 
 def test_unexpected_errors_become_one_line(monkeypatch, capsys, tmp_path):
-    import hcc.schema
+    import hcc.cohort.validate
 
     def boom(*a, **k):
         raise RuntimeError("disk on fire\nsecond line")
 
-    monkeypatch.setattr(hcc.schema, "check_file", boom)
+    monkeypatch.setattr(hcc.cohort.validate, "check_file", boom)
     p = tmp_path / "a.csv"
     cohort().to_csv(p, index=False)
     code, text = run(capsys, "validate", str(p))
@@ -119,7 +119,8 @@ def test_build_parses_parameters_and_delegates(monkeypatch, capsys, tmp_path):
     import types
 
     seen = {}
-    fake = types.ModuleType("hcc.build")
+    fake = types.ModuleType("hcc.pipeline.run")
+    fake_site = types.ModuleType("hcc.pipeline.site")
 
     def run_build(overrides, params_file, data, only, jobs, progress=True, *, strict=False,
                   adverse_events=None):
@@ -128,8 +129,9 @@ def test_build_parses_parameters_and_delegates(monkeypatch, capsys, tmp_path):
         return 0
 
     fake.run_build = run_build
-    fake.serve = lambda host="127.0.0.1", port=8000: seen.update(port=port, host=host)
-    monkeypatch.setitem(sys.modules, "hcc.build", fake)
+    fake_site.serve = lambda host="127.0.0.1", port=8000: seen.update(port=port, host=host)
+    monkeypatch.setitem(sys.modules, "hcc.pipeline.run", fake)
+    monkeypatch.setitem(sys.modules, "hcc.pipeline.site", fake_site)
     code, _ = run(capsys, "build", "-p", "seed=5", "-p", "k_small=3", "--only", "01_intro",
                   "--jobs", "2", "--data", "x.csv")
     assert code == 0

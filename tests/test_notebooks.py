@@ -73,7 +73,7 @@ def test_first_code_cell_is_the_parameters_cell(path):
     first = cells[0]
     assert "parameters" in first.metadata.get("tags", []), f"{path.name}: first code cell not tagged"
     assert sum("parameters" in c.metadata.get("tags", []) for c in cells) == 1
-    from hcc.params import CHAPTER_PARAMETERS
+    from hcc.pipeline.params import CHAPTER_PARAMETERS
 
     defaults = yaml.safe_load((ROOT / "params.yml").read_text(encoding="utf-8"))
     others = {n for ch, names in CHAPTER_PARAMETERS.items() if ch != path.stem for n in names}

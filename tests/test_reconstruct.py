@@ -131,7 +131,7 @@ def test_analysis_file_is_derived_from_raw(raw, cohort):
     np.testing.assert_array_equal(cohort["os_event"], death.notna().astype(int))
     np.testing.assert_array_equal(cohort["pfs_event"], (prog.notna() | death.notna()).astype(int))
     try:
-        from hcc.data import derive_analysis
+        from hcc.cohort.derive import derive_analysis
     except ImportError:
         return
     raw_typed = pd.read_csv(COHORT_RAW_CSV)  # the loader's own rule, on the parsed export

@@ -35,7 +35,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 
 def build_copy(dest: Path, **kw) -> Path:
-    from hcc.build import copy_sources, run_build
+    from hcc.pipeline.project import copy_sources
+    from hcc.pipeline.run import run_build
 
     root = copy_sources(dest)
     code = run_build(root=root, strict=True, progress=True, **kw)
@@ -165,7 +166,7 @@ def hostile_site(tmp_path_factory) -> Path:
 
     from conftest import make_toy_cohort
 
-    from hcc.data import GENERATOR_NAME
+    from hcc.cohort.shipped import GENERATOR_NAME
 
     work = tmp_path_factory.mktemp("hostile")
     df = make_toy_cohort(93, seed=5)

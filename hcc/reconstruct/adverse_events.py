@@ -71,7 +71,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from hcc import drugs, paper, schema
+from hcc import drugs, paper
+from hcc.cohort import dictionary as schema
 from hcc.errors import DataError
 
 __all__ = ["AE_COLUMNS", "AE_TERM_MAP", "draw_adverse_events", "yates_p", "ae_term_pvalues",

@@ -569,8 +569,8 @@ def build_frames(state: dict, seed: int, cutoff: str) -> dict[str, pd.DataFrame]
     """Turn a calibrated state into the raw export (dates), the analysis table (derived
     from it by :func:`hcc.data.derive_analysis`, the loader's own rule) and the adverse
     events (:func:`adverse_events.draw_adverse_events`)."""
-    from hcc.data import derive_analysis
-    from hcc.schema import RAW_COLUMNS
+    from hcc.cohort.derive import derive_analysis
+    from hcc.cohort.dictionary import RAW_COLUMNS
 
     from hcc.reconstruct import calibrate as cal
 

@@ -393,7 +393,7 @@ CASES += BOOK_CASES
 
 
 # --- a valid cohort whose small cells are known (issue 13): every chapter can run on it, and
-# with suppress_below=5 none of these cells may show (tests/test_privacy.py)
+# with suppress_below=5 none of these cells may show (tests/test_pipeline_privacy.py)
 SMALL_CELLS = {"TKI CR": 1, "TKI PR": 3, "REG": 3, "Child-Pugh B7": 2}
 
 

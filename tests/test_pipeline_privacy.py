@@ -110,7 +110,7 @@ def test_no_patient_id_or_date_in_executed_notebook_outputs(private_build):
 
 @pytest.mark.slow
 def test_privacy_mode_and_suppression_are_recorded(private_build):
-    from hcc.build import read_run_log
+    from hcc.pipeline.runlog import read_run_log
 
     root, _, _ = private_build
     log = read_run_log(root / "book" / "_executed" / "run_log.json")
@@ -142,7 +142,7 @@ def _user_ae(folder: Path) -> Path:
 
 def test_decision_for_each_kind_of_input(tmp_path):
     from hcc import paths
-    from hcc.privacy import decide
+    from hcc.pipeline.privacy import decide
 
     ours = decide()
     assert ours.synthetic and ours.user_inputs == () and not ours.mask.active
@@ -162,7 +162,7 @@ def test_an_adverse_event_file_beside_our_cohort_copy_is_judged_too(tmp_path):
     import shutil
 
     from hcc import paths
-    from hcc.privacy import decide
+    from hcc.pipeline.privacy import decide
 
     shutil.copy(paths.COHORT_CSV, tmp_path / "cohort.csv")
     shutil.copy(paths.COHORT_MANIFEST, tmp_path / "manifest.json")
@@ -180,26 +180,28 @@ def test_the_build_injects_the_decision_for_an_own_ae_file(tmp_path):
 
     import nbformat
 
-    from hcc import build
-    from test_build import make_project
+    from hcc.pipeline import privacy, run, runlog
+    from test_pipeline import make_project
 
-    assert "is_shipped_cohort" not in Path(build.__file__).read_text(encoding="utf-8")
+    for module in Path(run.__file__).parent.glob("*.py"):  # only privacy.decide asks
+        if module.name != Path(privacy.__file__).name:
+            assert "is_shipped_cohort" not in module.read_text(encoding="utf-8"), module.name
     root = make_project(tmp_path / "proj")
     ae = _user_ae(tmp_path)
-    assert build.run_build(root=root, overrides={"adverse_events": str(ae), "suppress_below": "5"},
-                           jobs=2, progress=False) == 0
+    assert run.run_build(root=root, overrides={"adverse_events": str(ae), "suppress_below": "5"},
+                         jobs=2, progress=False) == 0
     nb = nbformat.read(str(root / "book" / "01_a.ipynb"), as_version=4)
     src = next(c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
     values = {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(src).body}
     assert values["synthetic"] is False and values["suppress_below"] == 5
-    log = build.read_run_log(root / "book" / "_executed" / "run_log.json")
+    log = runlog.read_run_log(root / "book" / "_executed" / "run_log.json")
     assert log["synthetic"] is False
     assert log["masking"]["user_inputs"] == ["adverse_events"] and log["masking"]["masked_below"] == 5
     assert "adverse-event file came from your own file" in log["masking"]["reason"]
 
 
 def test_setup_reads_the_injected_decision_and_never_overrides_it(tmp_path):
-    from hcc.book import setup
+    from hcc.chapter import setup
 
     ae = _user_ae(tmp_path)
     # injected by hcc build: read as it is
@@ -224,7 +226,7 @@ def test_no_notebook_decides_what_is_synthetic(path):
     assert "synthetic =" not in code and "synthetic=synthetic" not in code
     assert "suppress_below=suppress_below" not in code
     if path.stem != "08_reproducibility":
-        assert code.count("hcc.book.setup(") == 1
+        assert code.count("hcc.chapter.setup(") == 1
 
 
 # --------------------------------------------------------------------------- figures, totals
@@ -234,7 +236,7 @@ def test_complementary_suppression_hides_what_a_total_would_reveal():
     from Male 34."""
     import pandas as pd
 
-    from hcc.book import COMPLEMENTARY_MARK as STAR, suppress_small_counts
+    from hcc.chapter import COMPLEMENTARY_MARK as STAR, suppress_small_counts
 
     rows = pd.DataFrame({"TKI n": [3, 20], "TKI %": [8.1, 54.1], "TKI-ICI n": [40, 2],
                          "TKI-ICI %": [71.4, 3.6], "Overall n": [43, 22], "Overall %": [46.2, 23.7]})
@@ -253,7 +255,7 @@ def test_complementary_suppression_hides_what_a_total_would_reveal():
 def test_fidelity_report_counts_are_masked_by_their_kind():
     import pandas as pd
 
-    from hcc.book import suppress_small_counts
+    from hcc.chapter import suppress_small_counts
 
     rep = pd.DataFrame({"item": ["Immune-related: Pneumonitis", "OS log-rank P"], "kind": ["count", "p"],
                         "paper": ["2", "<0.001"], "ours": [2.0, 3.0]})
@@ -270,8 +272,8 @@ def test_figure_sentinel_ae_bars_and_km_censor_ticks():
     import pandas as pd
 
     import hcc
-    from hcc.book import plot_km
-    from hcc.privacy import Mask
+    from hcc.chapter import plot_km
+    from hcc.pipeline.privacy import Mask
 
     cohort = hcc.get_cohort()
     tki = cohort.loc[cohort["arm"] == "TKI", "patient_id"].tolist()
@@ -336,8 +338,8 @@ def test_km_figure_sentinel_steps_pool_k_events_and_stop_at_k_at_risk():
     import numpy as np
 
     import hcc
-    from hcc.book import plot_km
-    from hcc.privacy import Mask
+    from hcc.chapter import plot_km
+    from hcc.pipeline.privacy import Mask
 
     df = _sentinel_km_cohort()
     tki = df[df["arm"] == "TKI"]
@@ -380,7 +382,7 @@ def test_km_figure_sentinel_steps_pool_k_events_and_stop_at_k_at_risk():
 
 
 def test_km_steps_rule_edges():
-    from hcc.privacy import km_steps
+    from hcc.pipeline.privacy import km_steps
 
     plain = km_steps([1, 2], [3, 2], [1, 1], [2 / 3, 1 / 3], k=0)  # no mask: the curve as it is
     assert plain["time"].tolist() == [0, 1, 2] and plain["end"] is None
@@ -409,8 +411,8 @@ def test_response_bars_sentinel_hide_what_the_table_hides():
     import numpy as np
 
     import hcc
-    from hcc.book import table_display
-    from hcc.privacy import Mask
+    from hcc.chapter import table_display
+    from hcc.pipeline.privacy import Mask
 
     df = _response_sentinel()
     res = hcc.response_table(df, "arm")
@@ -443,7 +445,7 @@ def test_response_table_sums_are_complemented():
     """ORR = CR + PR, DCR = CR + PR + SD, the categories add up to the arm: no sum with
     exactly one hidden cell in any count column (else the cell follows from the others)."""
     import hcc
-    from hcc.book import suppress_small_counts
+    from hcc.chapter import suppress_small_counts
 
     res = hcc.response_table(_response_sentinel(), "arm")
     m = suppress_small_counts(res.summary, 5)
@@ -462,8 +464,8 @@ def test_a_count_whose_complement_in_the_arm_is_small_is_hidden():
     stated by the label or by the page)."""
     import pandas as pd
 
-    from hcc.book import COMPLEMENTARY_MARK as STAR, suppress_small_counts
-    from hcc.privacy import Page
+    from hcc.chapter import COMPLEMENTARY_MARK as STAR, suppress_small_counts
+    from hcc.pipeline.privacy import Page
 
     t = pd.DataFrame({"TKI n": [34, 20], "TKI-ICI n": [50, 30]}, index=["Any AE", "Grade ≥ 3 AE"])
     assert suppress_small_counts(t, 5).loc["Any AE", "TKI n"] == 34  # no arm size known
@@ -484,9 +486,9 @@ def test_cross_table_relations_on_one_page(tmp_path):
     the TKI share 8.1 (3 of 37), hides them too. A table's own CSV and display stay equal."""
     import pandas as pd
 
-    from hcc.book import COMPLEMENTARY_MARK as STAR, compare_with_paper, save_table, table_display
+    from hcc.chapter import COMPLEMENTARY_MARK as STAR, compare_with_paper, save_table, table_display
     from hcc.paper import P
-    from hcc.privacy import Mask
+    from hcc.pipeline.privacy import Mask
 
     mask = Mask(k=5, hide_rows=True).for_page({"Overall": 93, "TKI": 37, "TKI-ICI": 56})
     t1 = pd.DataFrame({"Overall (n=93)": ["80 (86.0)", "13 (14.0)"], "TKI (n=37)": ["34 (91.9)", "3 (8.1)"],
@@ -515,8 +517,8 @@ def test_regimens_nested_in_an_arm_do_not_give_a_hidden_one_away():
     beside a hidden REG would give REG = 3. Reference: the sentinel's own counts."""
     import pandas as pd
 
-    from hcc.book import suppress_small_counts
-    from hcc.privacy import Page
+    from hcc.chapter import suppress_small_counts
+    from hcc.pipeline.privacy import Page
 
     page = Page(5, {"TKI": 37, "TKI-ICI": 56, "Overall": 93},
                 {"REG": "TKI", "LEN": "TKI", "LEN+SIN": "TKI-ICI", "REG+CAM": "TKI-ICI"})
@@ -545,7 +547,7 @@ def test_corpus_small_cells_hidden_by_every_chapter_helper(tmp_path):
     import hcc
     from corpus.hostile import PRIVACY_CASES, SMALL_CELLS, build
     from hcc import paper
-    from hcc.book import plot_forest, plot_km, setup, table_display
+    from hcc.chapter import plot_forest, plot_km, setup, table_display
 
     path, _ = build(PRIVACY_CASES[0], tmp_path / "case")
     ctx = setup({"data": str(path), "suppress_below": 5}, tables=tmp_path / "t", style=False)
@@ -586,8 +588,8 @@ def test_the_reproducibility_page_lists_what_each_table_hid(tmp_path):
     reproducibility page shows them by CSV name; an unmasked rewrite drops the old tally."""
     import pandas as pd
 
-    from hcc.book import masking_summary, save_table
-    from hcc.privacy import Mask
+    from hcc.chapter import masking_summary, save_table
+    from hcc.pipeline.privacy import Mask
 
     t = pd.DataFrame({"Overall n": [43, 22], "TKI n": [3, 20], "TKI-ICI n": [40, 2]})
     save_table(t, "counts", mask=Mask(k=5, hide_rows=True), directory=tmp_path)
@@ -608,8 +610,8 @@ def test_items_naming_levels_within_an_arm_are_complemented():
     "TACE = 1, TKI 35" beside a hidden TACE = 0 would give 2."""
     import pandas as pd
 
-    from hcc.book import COMPLEMENTARY_MARK as STAR, suppress_small_counts
-    from hcc.privacy import Page
+    from hcc.chapter import COMPLEMENTARY_MARK as STAR, suppress_small_counts
+    from hcc.pipeline.privacy import Page
 
     rep = pd.DataFrame({"item": ["TKI: patients", "TKI: regimen REG", "TKI: regimen LEN", "TACE = 0, TKI",
                                  "TACE = 1, TKI", "Sex = Male, TKI", "Sex = Female, TKI"],
@@ -622,13 +624,13 @@ def test_items_naming_levels_within_an_arm_are_complemented():
 
 def test_the_chapter_mask_applies_to_a_figure_called_without_it(tmp_path):
     """Chapter 5 calls ``hcc.response_bars(response, ax=...)`` without a mask: the chapter's
-    mask (hcc.book.setup) applies; without a chapter nothing is hidden."""
+    mask (hcc.chapter.setup) applies; without a chapter nothing is hidden."""
     import matplotlib
 
     matplotlib.use("Agg")
     import hcc
-    from hcc import privacy
-    from hcc.book import setup
+    from hcc.pipeline import privacy
+    from hcc.chapter import setup
 
     res = hcc.response_table(_response_sentinel(), "arm")
     ctx = setup({"adverse_events": str(_user_ae(tmp_path)), "suppress_below": 5, "synthetic": False},

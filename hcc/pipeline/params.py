@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import ParameterError
-from .paths import PARAMS_FILE
+from hcc.errors import ParameterError
+from hcc.paths import PARAMS_FILE
 
 __all__ = ["load_params", "KNOWN_PARAMETERS", "CHAPTER_PARAMETERS", "injection_source", "check_injectable"]
 

@@ -9,9 +9,9 @@
 * what is therefore masked (:class:`Mask`): row-level data are hidden as soon as one input
   is a user's file, and counts ``0 < n < suppress_below`` are shown as ``"<k"``.
 
-The pipeline (:func:`hcc.build.run_build`) calls :func:`decide` once, injects the result as
+The pipeline (:func:`hcc.pipeline.run.run_build`) calls :func:`decide` once, injects the result as
 the notebook parameter ``synthetic`` and writes it to the run log; the chapters only *read*
-it (:func:`hcc.book.setup`). Only a notebook executed outside ``hcc build`` (papermill or
+it (:func:`hcc.chapter.setup`). Only a notebook executed outside ``hcc build`` (papermill or
 Jupyter by hand, without an injected ``synthetic``) asks :func:`decide` itself — the same
 function, so the answer is the same.
 
@@ -20,10 +20,10 @@ Any doubt counts as a user's file (a file we cannot hash, or no manifest that li
 What masking covers
 -------------------
 With a user's file and ``suppress_below = k`` every chapter applies the chapter's mask
-(:func:`hcc.book.setup` makes it the active one, :func:`activate`, so that a helper called
+(:func:`hcc.chapter.setup` makes it the active one, :func:`activate`, so that a helper called
 without ``mask=`` masks too):
 
-* **Tables and CSV downloads** (:func:`hcc.book.suppress_small_counts`): counts 1 to k − 1
+* **Tables and CSV downloads** (:func:`hcc.chapter.suppress_small_counts`): counts 1 to k − 1
   read ``"<k"``, with the percentage and CI beside them. Complementary suppression ("*")
   until no hidden cell can be solved from what is shown: Overall = TKI + TKI-ICI in a row;
   the levels of a variable add up to the group (Table 1); sums a result declares (the
@@ -66,13 +66,15 @@ Not covered (and why):
 * Tables a chapter builds from literal rows in the notebook (the six-patient worked
   example of chapter 3) are not data and are not masked.
 
-This module is the flat ``hcc/privacy.py`` for now; issue 14's layout moves it to
-``hcc/pipeline/privacy.py``.
+Redaction: :func:`public_params` (file parameters as bare names in the run log) and
+:func:`redact_injected_cell` (papermill's injected cell folded away, or removed with file
+paths cut to names for real data) are the same decision applied to what the pipeline writes.
 """
 from __future__ import annotations
 
 import math
 import numbers
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -103,7 +105,7 @@ class Mask:
     hide_rows : bool
         Row-level data (ids, dates, rows) are never shown: True for any user's file.
     page : Page, optional
-        The ledger of the page this mask serves (:func:`hcc.book.setup` gives the chapter's
+        The ledger of the page this mask serves (:func:`hcc.chapter.setup` gives the chapter's
         mask one): what earlier tables of the page hid, so that a later table does not show
         it. Not part of equality.
     """
@@ -149,7 +151,7 @@ class Mask:
 class Page:
     """What one page (chapter) has hidden so far, and the group sizes it states.
 
-    Every masked table of a chapter goes through :func:`hcc.book.suppress_small_counts` with
+    Every masked table of a chapter goes through :func:`hcc.chapter.suppress_small_counts` with
     the chapter's mask; it asks the ledger and records in it, so that
 
     * a count hidden by complementary suppression in one table ("*") is hidden in every
@@ -212,7 +214,7 @@ _ACTIVE: list = [None]
 
 
 def activate(mask: "Mask | None") -> None:
-    """Make *mask* the chapter's mask (:func:`hcc.book.setup` does it once per notebook).
+    """Make *mask* the chapter's mask (:func:`hcc.chapter.setup` does it once per notebook).
 
     Helpers called without a mask (``hcc.response_bars(result)``, ``show_table(t, "name")``)
     then apply it: a chapter cannot forget to mask a figure. ``activate(None)`` clears it.
@@ -220,7 +222,7 @@ def activate(mask: "Mask | None") -> None:
     if mask is not None and not isinstance(mask, Mask):
         from hcc.errors import ParameterError
 
-        raise ParameterError(f"mask must be an hcc.privacy.Mask, not {type(mask).__name__}")
+        raise ParameterError(f"mask must be an hcc.pipeline.privacy.Mask, not {type(mask).__name__}")
     _ACTIVE[0] = mask
 
 
@@ -235,7 +237,7 @@ def resolve(mask: "Mask | None") -> Mask:
         if not isinstance(mask, Mask):
             from hcc.errors import ParameterError
 
-            raise ParameterError(f"mask must be an hcc.privacy.Mask, not {type(mask).__name__}")
+            raise ParameterError(f"mask must be an hcc.pipeline.privacy.Mask, not {type(mask).__name__}")
         return mask
     return _ACTIVE[0] if _ACTIVE[0] is not None else Mask()
 
@@ -382,7 +384,7 @@ class Decision:
 
 def _is_ours(path: Path) -> bool:
     try:
-        from hcc.data import is_shipped_cohort
+        from hcc.cohort.load import is_shipped_cohort
 
         return bool(is_shipped_cohort(path))
     except Exception:  # noqa: BLE001 - any doubt: a user's file
@@ -402,7 +404,7 @@ def decide(data=None, adverse_events=None, seed=None, suppress_below: int = 0) -
         The cohort and adverse-event files (None: ours). Without *adverse_events*, the
         adverse-event file the chapters would read is judged instead (an
         ``adverse_events.csv`` beside a given *data* file; see
-        :func:`hcc.data.adverse_events_path`).
+        :func:`hcc.pipeline.inputs.adverse_events_path`).
     seed : int, optional
         Unused for the decision (a reconstruction with any seed is synthetic); accepted so
         that the notebook parameters can be passed as they are.
@@ -413,7 +415,7 @@ def decide(data=None, adverse_events=None, seed=None, suppress_below: int = 0) -
     -------
     Decision
     """
-    from hcc.data import adverse_events_path
+    from hcc.pipeline.inputs import adverse_events_path
 
     k = _threshold(suppress_below)
     user = []
@@ -426,6 +428,59 @@ def decide(data=None, adverse_events=None, seed=None, suppress_below: int = 0) -
 
 
 def decide_params(params: Mapping[str, Any]) -> Decision:
-    """:func:`decide` on a dict of notebook parameters (as :func:`hcc.params.load_params`)."""
+    """:func:`decide` on a dict of notebook parameters (as :func:`hcc.pipeline.params.load_params`)."""
     return decide(params.get("data"), params.get("adverse_events"), params.get("seed"),
                   params.get("suppress_below") or 0)
+
+
+# --------------------------------------------------------------------------- redaction
+def public_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters as the run log shows them: file parameters as bare file names (a full
+    path could reveal a user name or an institution)."""
+    return {k: (Path(v).name if k in ("data", "adverse_events") and v else v)
+            for k, v in params.items()}
+
+
+def redact_injected_cell(path: Path, parameters: dict[str, Any]) -> None:
+    """Fold away papermill's injected-parameters cell on the site; for real data, remove it
+    and redact file paths to bare file names.
+
+    For a user's own cohort the injected values include the path of their data file, which
+    may name a hospital or a person: neither the rendered page nor the downloadable
+    notebook may show it (privacy mode).
+    """
+    import nbformat
+
+    synthetic = bool(parameters.get("synthetic", False))
+    paths = {v: Path(v).name for v in parameters.values()
+             if isinstance(v, str) and os.sep in v}
+    nb = nbformat.read(path, as_version=4)
+    changed = False
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).setdefault("tags", [])
+        if "injected-parameters" not in tags:
+            continue
+        want = "hide-input" if synthetic else "remove-cell"
+        if want not in tags:
+            tags.append(want)
+            changed = True
+        if not synthetic:
+            for full, name in paths.items():
+                if full in cell.source:
+                    cell.source = cell.source.replace(full, name)
+                    changed = True
+    # papermill's metadata records absolute paths and the raw parameter values
+    pm_meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if isinstance(pm_meta.get(key), str):
+            pm_meta[key] = Path(pm_meta[key]).name
+            changed = True
+    if not synthetic:
+        for key, value in list(pm_meta.get("parameters", {}).items()):
+            if isinstance(value, str) and value in paths:
+                pm_meta["parameters"][key] = paths[value]
+                changed = True
+    if changed:
+        tmp = path.with_suffix(".tmp")
+        nbformat.write(nb, tmp)
+        os.replace(tmp, path)

@@ -1,4 +1,4 @@
-"""Tests of hcc.params: defaults, overrides, validation and injection safety.
+"""Tests of hcc.pipeline.params: defaults, overrides, validation and injection safety.
 
 Reference: the documented defaults and ranges in params.yml (hcc.paths.PARAMS_FILE) and
 the contract in ARCHITECTURE.md; the injection checks use Python's own parser
@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from hcc.errors import ParameterError
-from hcc.params import KNOWN_PARAMETERS, check_injectable, injection_source, load_params
+from hcc.pipeline.params import KNOWN_PARAMETERS, check_injectable, injection_source, load_params
 from hcc.paths import PARAMS_FILE
 
 HOSTILE = [
@@ -184,7 +184,7 @@ def test_papermill_translator_used_by_the_build_is_safe():
     pytest.importorskip("papermill")
     from papermill.translators import papermill_translators
 
-    from hcc.build import _install_safe_translator
+    from hcc.pipeline.workers import _install_safe_translator
 
     _install_safe_translator()
     translator = papermill_translators.find_translator("python3", "python")

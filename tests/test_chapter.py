@@ -1,4 +1,4 @@
-"""hcc.book: the display helpers shared by the notebooks.
+"""hcc.chapter: the display helpers shared by the notebooks.
 
 References: the small-cell suppression rule as the notebooks state it (``suppress_below``
 parameter of params.yml: for a real cohort, counts 0 < n < k are shown as "<k", with the
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from conftest import make_toy_cohort
-from hcc import book, paper
+from hcc import chapter, paper
 from hcc.errors import ParameterError
 
 SCRIPT = "<script>alert(1)</script>"
@@ -50,7 +50,7 @@ def test_suppression_rule_on_a_concrete_table():
         "ok": [True, True, False],
     }, index=pd.Index(["CR", "PR", "NE"], name="response"))
     before = frame.copy()
-    out = book.suppress_small_counts(frame, 5)
+    out = chapter.suppress_small_counts(frame, 5)
     expected = pd.DataFrame({
         "TKI n": ["<5", 10, 0],
         "TKI %": ["<5", 27.0, 0.0],
@@ -72,12 +72,12 @@ def test_suppression_rule_on_a_concrete_table():
 def test_suppression_threshold_edges():
     """k - 1 is masked, k is not; k = 0 and k = 1 mask nothing; a negative or non-whole k is refused."""
     frame = pd.DataFrame({"n": [4, 5, 1]})
-    assert book.suppress_small_counts(frame, 5)["n"].tolist() == ["<5", 5, "<5"]
-    pd.testing.assert_frame_equal(book.suppress_small_counts(frame, 0), frame)
-    pd.testing.assert_frame_equal(book.suppress_small_counts(frame, 1), frame)
+    assert chapter.suppress_small_counts(frame, 5)["n"].tolist() == ["<5", 5, "<5"]
+    pd.testing.assert_frame_equal(chapter.suppress_small_counts(frame, 0), frame)
+    pd.testing.assert_frame_equal(chapter.suppress_small_counts(frame, 1), frame)
     for bad in (-1, 2.5, True, "5"):
         with pytest.raises(ParameterError):
-            book.suppress_small_counts(frame, bad)
+            chapter.suppress_small_counts(frame, bad)
 
 
 def test_suppression_of_a_response_result():
@@ -86,7 +86,7 @@ def test_suppression_of_a_response_result():
     import hcc
 
     toy = make_toy_cohort(60, seed=3)
-    masked = book.suppress_small_counts(hcc.response_table(toy, "arm", "best_response").summary, 5)
+    masked = chapter.suppress_small_counts(hcc.response_table(toy, "arm", "best_response").summary, 5)
     for arm, sub in toy.groupby("arm"):
         counts = sub["best_response"].value_counts()
         for cat in ("CR", "PR", "SD", "PD"):
@@ -98,9 +98,9 @@ def test_suppression_of_a_response_result():
 
 def test_suppression_active_only_for_real_data():
     """The synthetic reconstruction is never masked; a real cohort only with k > 0."""
-    assert not book.suppression_active(5, synthetic=True)
-    assert not book.suppression_active(0, synthetic=False)
-    assert book.suppression_active(5, synthetic=False)
+    assert not chapter.suppression_active(5, synthetic=True)
+    assert not chapter.suppression_active(0, synthetic=False)
+    assert chapter.suppression_active(5, synthetic=False)
 
 
 # --------------------------------------------------------------------------- HTML escaping
@@ -116,11 +116,11 @@ def _assert_escaped(text: str) -> None:
 def test_displayed_tables_escape_hostile_labels(in_tmp):
     """OWASP: labels and values from a user's file reach the page escaped, with and without
     masking (values, index, column labels, index name)."""
-    assert book.show_table(_hostile_frame(), "hostile", suppress_below=0, synthetic=False) is None
-    shown = book.table_display(_hostile_frame(), suppress_below=0, synthetic=False)
+    assert chapter.show_table(_hostile_frame(), "hostile", suppress_below=0, synthetic=False) is None
+    shown = chapter.table_display(_hostile_frame(), suppress_below=0, synthetic=False)
     _assert_escaped(shown._repr_html_())
-    masked = book.table_display(_hostile_frame(), suppress_below=5, synthetic=False)
-    assert isinstance(masked, book.MaskedTable)
+    masked = chapter.table_display(_hostile_frame(), suppress_below=5, synthetic=False)
+    assert isinstance(masked, chapter.MaskedTable)
     _assert_escaped(masked._repr_html_())
     assert "&lt;5" in masked._repr_html_()
 
@@ -137,7 +137,7 @@ def test_masked_result_escapes_title_and_notes(in_tmp):
         def summary(self):
             return pd.DataFrame({"n": [2, 30]}, index=["a", "b"])
 
-    shown = book.table_display(Hostile(), suppress_below=5, synthetic=False)
+    shown = chapter.table_display(Hostile(), suppress_below=5, synthetic=False)
     _assert_escaped(shown._repr_html_())
     assert "Counts from 1 to 4" in shown._repr_html_()
 
@@ -146,7 +146,7 @@ def test_masked_result_escapes_title_and_notes(in_tmp):
 def test_banner_for_the_synthetic_cohort():
     """Chapter 1: the data are a synthetic reconstruction calibrated to the published
     numbers, not the study's patients."""
-    text = book.synthetic_banner(True).data
+    text = chapter.synthetic_banner(True).data
     assert "synthetic reconstruction" in text
     assert "numbers published by" in text
     assert "not the study's patients" in text
@@ -154,21 +154,21 @@ def test_banner_for_the_synthetic_cohort():
 
 def test_banner_for_a_real_cohort():
     """A user's cohort: no synthetic warning; its size and the masking threshold are stated."""
-    text = book.synthetic_banner(False, n_patients=120, suppress_below=5).data
+    text = chapter.synthetic_banner(False, n_patients=120, suppress_below=5).data
     assert "Synthetic data" not in text and "synthetic reconstruction</strong>" not in text
     assert "Your cohort" in text and "(120 patients)" in text
     assert "counts below 5 are suppressed" in text
-    assert "suppressed" not in book.synthetic_banner(False, n_patients=120).data
+    assert "suppressed" not in chapter.synthetic_banner(False, n_patients=120).data
 
 
 # --------------------------------------------------------------------------- CSV downloads
 def test_show_table_writes_the_csv(in_tmp):
     """tables/NAME.csv next to the working directory, as the {download} links expect."""
     frame = pd.DataFrame({"TKI n": [3, 12], "TKI %": [8.1, 32.4]}, index=pd.Index(["CR", "PR"], name="response"))
-    book.show_table(frame, "response", synthetic=True, suppress_below=5)
+    chapter.show_table(frame, "response", synthetic=True, suppress_below=5)
     written = pd.read_csv(in_tmp / "tables" / "response.csv", index_col=0)
     pd.testing.assert_frame_equal(written, frame)  # synthetic: never masked
-    book.show_table(frame, "response_real", synthetic=False, suppress_below=5)
+    chapter.show_table(frame, "response_real", synthetic=False, suppress_below=5)
     real = pd.read_csv(in_tmp / "tables" / "response_real.csv", index_col=0)
     assert real.loc["CR"].tolist() == ["<5", "<5"] and real.loc["PR", "TKI n"] == "12"
 
@@ -179,7 +179,7 @@ def test_save_table_writes_result_summary_without_index(in_tmp):
 
     toy = make_toy_cohort(40, seed=2)
     fit = hcc.km(toy, "os_months", "os_event", group="arm")
-    path = book.save_table(fit, "km", index=False)
+    path = chapter.save_table(fit, "km", index=False)
     assert path.resolve() == (in_tmp / "tables" / "km.csv").resolve()
     back = pd.read_csv(path)
     assert list(back.columns) == list(fit.summary.columns)  # no index column
@@ -189,14 +189,14 @@ def test_save_table_writes_result_summary_without_index(in_tmp):
 @pytest.mark.parametrize("name", ["../escape", "sub/dir", "", "a b"])
 def test_table_name_cannot_leave_the_tables_folder(in_tmp, name):
     with pytest.raises(ParameterError):
-        book.save_table(pd.DataFrame({"a": [1]}), name)
+        chapter.save_table(pd.DataFrame({"a": [1]}), name)
 
 
 # --------------------------------------------------------------------------- paper vs ours
 def test_compare_with_paper_uses_printed_rounding():
     """hcc.paper: 7.63 months = 229 days / 30; "NR" matches a median not reached; 0.0905 is
     not 0.0904."""
-    table = book.compare_with_paper([("OS TKI median", paper.P("7.63"), 229 / 30),
+    table = chapter.compare_with_paper([("OS TKI median", paper.P("7.63"), 229 / 30),
                                       ("OS TKI-ICI upper", paper.P("NR"), float("nan")),
                                       ("some P", paper.P("0.0905"), 0.0904)])
     assert list(table.columns) == ["Paper", "This cohort", "match"]
@@ -207,11 +207,11 @@ def test_compare_with_paper_uses_printed_rounding():
 
 
 def test_format_number():
-    assert book.format_number(float("inf")) == "NR"
-    assert book.format_number(None) == "NR"
-    assert book.format_number(np.nan) == "NR"
-    assert book.format_number(13.6666) == "13.67"
-    assert book.format_number(np.int64(37)) == "37"
+    assert chapter.format_number(float("inf")) == "NR"
+    assert chapter.format_number(None) == "NR"
+    assert chapter.format_number(np.nan) == "NR"
+    assert chapter.format_number(13.6666) == "13.67"
+    assert chapter.format_number(np.int64(37)) == "37"
 
 
 # --------------------------------------------------------------------------- plots
@@ -233,9 +233,9 @@ def test_km_number_at_risk_is_masked_for_real_data():
     six = pd.DataFrame({"time": [2, 3, 3, 5, 7, 8], "event": [1, 1, 0, 1, 0, 1]})
     fit = hcc.km(six, "time", "event")
     ticks = [0, 2, 4, 6, 8]
-    ax = book.plot_km(fit, xticks=ticks, synthetic=True, suppress_below=5)
+    ax = chapter.plot_km(fit, xticks=ticks, synthetic=True, suppress_below=5)
     assert _at_risk_texts(ax) == ["6", "6", "3", "2", "1"]
-    ax = book.plot_km(fit, xticks=ticks, synthetic=False, suppress_below=5)
+    ax = chapter.plot_km(fit, xticks=ticks, synthetic=False, suppress_below=5)
     assert _at_risk_texts(ax) == ["6", "6", "<5", "<5", "<5"]
     plt.close("all")
 
@@ -258,9 +258,9 @@ def test_forest_plot_drops_patient_counts_when_masked():
     def texts(ax):
         return [t.get_text() for t in ax.texts]
 
-    kept = texts(book.plot_forest(result, synthetic=False, suppress_below=0))
+    kept = texts(chapter.plot_forest(result, synthetic=False, suppress_below=0))
     assert "n" in kept and n_female in kept
-    dropped = texts(book.plot_forest(result, synthetic=False, suppress_below=6))
+    dropped = texts(chapter.plot_forest(result, synthetic=False, suppress_below=6))
     assert "n" not in dropped and n_female not in dropped
     plt.close("all")
 
@@ -272,10 +272,10 @@ def test_show_table_displays_once(in_tmp, monkeypatch):
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
     frame = pd.DataFrame({"n": [2, 9]})
-    assert book.show_table(frame, "once", synthetic=True) is None
+    assert chapter.show_table(frame, "once", synthetic=True) is None
     assert len(shown) == 1 and shown[0] is frame
-    book.show_table(frame, "once_real", synthetic=False, suppress_below=5)
-    assert isinstance(shown[1], book.MaskedTable) and shown[1].frame["n"].tolist() == ["<5", 9]
+    chapter.show_table(frame, "once_real", synthetic=False, suppress_below=5)
+    assert isinstance(shown[1], chapter.MaskedTable) and shown[1].frame["n"].tolist() == ["<5", 9]
 
 
 # --------------------------------------------------------------------------- rows used
@@ -299,7 +299,7 @@ def gappy():
 
 
 def test_rows_used_counts_a_patient_missing_several_columns_once(gappy):
-    r = book.rows_used(gappy, ["os_months", "os_event", "ecog", "afp_gt400"])
+    r = chapter.rows_used(gappy, ["os_months", "os_event", "ecog", "afp_gt400"])
     assert (r.used, r.left_out, r.total) == (38, 2, 40)
     assert r.missing == {"ecog": 2, "afp_gt400": 1}
     assert r.sentences == ["This analysis used 38 of 40 patients; 2 were left out: "
@@ -309,7 +309,7 @@ def test_rows_used_counts_a_patient_missing_several_columns_once(gappy):
 
 
 def test_rows_used_when_nobody_is_left_out(gappy):
-    r = book.rows_used(gappy, ["os_months", "os_event", "arm"], label="The OS analyses")
+    r = chapter.rows_used(gappy, ["os_months", "os_event", "arm"], label="The OS analyses")
     assert (r.used, r.left_out, r.missing) == (40, 0, {})
     assert r.sentences == ["The OS analyses used all 40 patients."]
     assert "used all 40 patients" in r._repr_html_()
@@ -320,10 +320,10 @@ def test_rows_used_agrees_with_cox(gappy):
     import hcc
 
     fit = hcc.cox(gappy, "os_months", "os_event", ["ecog", "afp_gt400"])
-    r = book.rows_used(gappy, ["os_months", "os_event", "ecog", "afp_gt400"])
+    r = chapter.rows_used(gappy, ["os_months", "os_event", "ecog", "afp_gt400"])
     assert (fit.n, fit.n_dropped) == (r.used, r.left_out) == (38, 2)
     one = hcc.cox(gappy, "os_months", "os_event", ["afp_gt400"])
-    assert one.n == book.rows_used(gappy, ["os_months", "os_event", "afp_gt400"]).used == 39
+    assert one.n == chapter.rows_used(gappy, ["os_months", "os_event", "afp_gt400"]).used == 39
 
 
 def test_rows_used_agrees_with_r_coxph(gappy):
@@ -332,7 +332,7 @@ def test_rows_used_agrees_with_r_coxph(gappy):
 
     r = run_r("f <- coxph(Surv(os_months, os_event) ~ ecog + afp_gt400, data = d)\n"
               "out <- list(n = f$n, dropped = length(f$na.action))", d=gappy)
-    ours = book.rows_used(gappy, ["os_months", "os_event", "ecog", "afp_gt400"])
+    ours = chapter.rows_used(gappy, ["os_months", "os_event", "ecog", "afp_gt400"])
     assert (r["n"], r["dropped"]) == (ours.used, ours.left_out) == (38, 2)
 
 
@@ -341,7 +341,7 @@ def test_table_one_rows_used_per_variable(gappy):
     import hcc
 
     gappy.loc[5, "arm"] = np.nan  # table_one leaves out a patient without a group
-    r = book.table_one_rows_used(gappy, "arm", ["sex", "ecog", "afp_gt400"],
+    r = chapter.table_one_rows_used(gappy, "arm", ["sex", "ecog", "afp_gt400"],
                                  labels={"ecog": "ECOG", "afp_gt400": "AFP > 400"})
     c = r.counts
     assert c.loc["sex", "used"] == 39 and c.loc["ECOG", "used"] == 37 and c.loc["AFP > 400", "used"] == 38
@@ -361,7 +361,7 @@ def test_screen_rows_used_matches_each_model(gappy):
 
     candidates = ["ecog", "afp_gt400", "tace"]
     screen = hcc.cox_screen(gappy, "os_months", "os_event", candidates, threshold=1.0)
-    r = book.screen_rows_used(gappy, "os_months", "os_event", screen,
+    r = chapter.screen_rows_used(gappy, "os_months", "os_event", screen,
                               labels={"ecog": "ECOG", "afp_gt400": "AFP", "tace": "TACE"})
     c = r.counts
     assert c.loc["Univariate: ECOG", "used"] == 38
@@ -383,7 +383,7 @@ def test_response_keeps_missing_response_as_not_evaluable(gappy):
     import hcc
 
     gappy.loc[[3, 4, 5], "best_response"] = np.nan
-    r = book.rows_used(gappy, ["arm", "best_response"], label="The response analysis",
+    r = chapter.rows_used(gappy, ["arm", "best_response"], label="The response analysis",
                        kept={"best_response": "counted as not evaluable (NE)"})
     assert (r.used, r.left_out) == (40, 0)
     assert r.sentences == ["The response analysis used all 40 patients; 3 with missing "
@@ -394,18 +394,18 @@ def test_response_keeps_missing_response_as_not_evaluable(gappy):
 
 
 def test_rows_used_escapes_labels(gappy):
-    r = book.rows_used(gappy, ["ecog"], label=SCRIPT, labels={"ecog": IMG})
+    r = chapter.rows_used(gappy, ["ecog"], label=SCRIPT, labels={"ecog": IMG})
     out = r._repr_html_()
     assert SCRIPT_ESCAPED in out and IMG_ESCAPED in out
     assert "<script" not in out and "<img" not in out
-    table = book.rows_used_table(gappy, {SCRIPT: ["ecog"], "b": ["afp_gt400"]}, title=IMG,
+    table = chapter.rows_used_table(gappy, {SCRIPT: ["ecog"], "b": ["afp_gt400"]}, title=IMG,
                                  notes=(SCRIPT,))
     out = table._repr_html_()
     assert "<script" not in out and "<img" not in out and IMG_ESCAPED in out
 
 
 def test_rows_used_masks_small_counts_for_real_data(gappy, in_tmp):
-    masked = book.rows_used(gappy, ["ecog", "afp_gt400"], suppress_below=5, synthetic=False)
+    masked = chapter.rows_used(gappy, ["ecog", "afp_gt400"], suppress_below=5, synthetic=False)
     # "used 38 of 40" beside "<5 left out" would give 2: the number used is hidden too
     assert masked.sentences == ["This analysis used all but <5 of 40 patients, left out for "
                                 "missing ecog (<5), missing afp_gt400 (<5)."]
@@ -416,28 +416,28 @@ def test_rows_used_masks_small_counts_for_real_data(gappy, in_tmp):
     assert "Counts from 1 to 4" in masked._repr_html_()
     # the synthetic cohort and suppress_below = 0 are never masked
     for kw in ({"suppress_below": 5, "synthetic": True}, {"suppress_below": 0, "synthetic": False}):
-        assert "missing ecog (2)" in book.rows_used(gappy, ["ecog", "afp_gt400"], **kw).sentences[0]
+        assert "missing ecog (2)" in chapter.rows_used(gappy, ["ecog", "afp_gt400"], **kw).sentences[0]
     with pytest.raises(ParameterError):
-        book.rows_used(gappy, ["ecog"], suppress_below=-1, synthetic=False)
+        chapter.rows_used(gappy, ["ecog"], suppress_below=-1, synthetic=False)
 
 
 def test_rows_used_refuses_bad_input(gappy):
     from hcc.errors import DataError
 
     with pytest.raises(DataError, match="no column 'nope'"):
-        book.rows_used(gappy, ["ecog", "nope"])
+        chapter.rows_used(gappy, ["ecog", "nope"])
     with pytest.raises(DataError, match="DataFrame"):
-        book.rows_used([1, 2], ["ecog"])
+        chapter.rows_used([1, 2], ["ecog"])
     with pytest.raises(ParameterError):
-        book.rows_used_table(gappy, ["ecog"])
+        chapter.rows_used_table(gappy, ["ecog"])
 
 
 def test_rows_used_is_exported():
     import hcc
 
-    assert hcc.rows_used is book.rows_used and hcc.RowsUsed is book.RowsUsed
-    assert hcc.screen_rows_used is book.screen_rows_used
-    assert hcc.table_one_rows_used is book.table_one_rows_used
+    assert hcc.rows_used is chapter.rows_used and hcc.RowsUsed is chapter.RowsUsed
+    assert hcc.screen_rows_used is chapter.screen_rows_used
+    assert hcc.table_one_rows_used is chapter.table_one_rows_used
 
 
 def test_rows_used_table_agrees_with_subgroup_hr(gappy):
@@ -448,7 +448,27 @@ def test_rows_used_table_agrees_with_subgroup_hr(gappy):
     by_level = gappy.assign(ecog=gappy["ecog"].map({0: "PS 0", 1: "PS 1"}))
     sub = hcc.subgroup_hr(by_level, "pfs_months", "pfs_event", treatment="arm", subgroups=["ecog", "sex"],
                           reference="TKI")
-    r = book.rows_used_table(by_level, {c: ["pfs_months", "pfs_event", "arm", c] for c in ("ecog", "sex")})
+    r = chapter.rows_used_table(by_level, {c: ["pfs_months", "pfs_event", "arm", c] for c in ("ecog", "sex")})
     n = sub.summary["n"]
     assert r.counts.loc["ecog", "used"] == n.loc["ecog"].sum() == 38
     assert r.counts.loc["sex", "used"] == n.loc["sex"].sum() == 40
+
+
+def test_show_table_shows_long_text_in_full(tmp_path, monkeypatch):
+    """Issue 14: pandas cuts text longer than ``display.max_colwidth`` (50) to "..." — the
+    inconsistency list, the data dictionary, the fidelity notes and the "why" column of the
+    Cox chapter lost their ends. The display helper shows every cell in full."""
+    import IPython.display
+
+    long = "a reason that is much longer than fifty characters and must be read to its end"
+    frame = pd.DataFrame({"why": [long]})
+    shown = []
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda obj: shown.append(obj._repr_html_()))
+    assert pd.get_option("display.max_colwidth") == 50  # pandas' default, outside the helper
+    chapter.show_table(frame, "why", directory=tmp_path)
+    assert long in shown[0] and "..." not in shown[0]
+    assert long not in frame._repr_html_()  # a bare frame outside the helper is still cut
+    with chapter.display.full_text():
+        assert long in frame._repr_html_()
+    assert long not in frame._repr_html_()  # the option is restored afterwards

@@ -1,4 +1,4 @@
-"""Tests of hcc.build on a tiny temporary book (three small notebooks, one page).
+"""Tests of hcc.pipeline (hcc build) on a tiny temporary book (three small notebooks, one page).
 
 References: the contract of ``hcc build`` in issue 4/5 and ARCHITECTURE.md — exit codes,
 one-line failure messages, the previous site kept byte for byte (compared with the file
@@ -25,8 +25,12 @@ pytest.importorskip("jupyter_book")
 
 from corpus.hostile import BOOK_CASES  # noqa: E402
 from corpus.hostile import build as build_case  # noqa: E402
-from hcc import build  # noqa: E402
-from hcc.build import Project, _BuildLock, _swap_in, notebook_order, read_run_log, run_build  # noqa: E402
+from hcc.errors import BuildError  # noqa: E402
+from hcc.pipeline import site, stamps  # noqa: E402
+from hcc.pipeline.project import Project, notebook_order  # noqa: E402
+from hcc.pipeline.run import _BuildLock, run_build  # noqa: E402
+from hcc.pipeline.runlog import read_run_log  # noqa: E402
+from hcc.pipeline.site import _swap_in  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -73,7 +77,7 @@ def make_project(root: Path) -> Path:
     _nb(root / "notebooks" / "02_b.ipynb", "02_b",
         "import pandas as pd\npd.DataFrame({'x': [1, 2]})")
     _nb(root / "notebooks" / "08_reproducibility.ipynb", "08_reproducibility",
-        "from hcc.build import read_run_log\nlog = read_run_log()\n"
+        "from hcc.pipeline.runlog import read_run_log\nlog = read_run_log()\n"
         "print('logged:', [r['name'] for r in log['notebooks']])")
     return root
 
@@ -91,7 +95,7 @@ def tree_hashes(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def frozen_package(tmp_path_factory):
     """Hash a fixed copy of the package list: other work on hcc/ must not look like a change."""
-    files = build._package_files()
+    files = stamps._package_files()
     snap = tmp_path_factory.mktemp("pkg")
     copies = []
     for i, f in enumerate(files):
@@ -99,7 +103,7 @@ def frozen_package(tmp_path_factory):
         c.write_bytes(f.read_bytes())
         copies.append(c)
     mp = pytest.MonkeyPatch()
-    mp.setattr(build, "_package_files", lambda: copies)
+    mp.setattr(stamps, "_package_files", lambda: copies)
     yield copies
     mp.undo()
 
@@ -196,12 +200,12 @@ def test_changed_parameter_reexecutes_everything(project):
 
 
 def test_other_seed_reconstructs_once_before_the_notebooks(project, monkeypatch):
-    # reference: the contract of hcc.data.get_cohort(None, seed) (built on first use, cached);
+    # reference: the contract of hcc.pipeline.inputs.get_cohort(None, seed) (built on first use, cached);
     # notebooks run in parallel, so the build asks for it once beforehand
-    import hcc.data
+    import hcc.pipeline.inputs
 
     calls = []
-    monkeypatch.setattr(hcc.data, "get_cohort",
+    monkeypatch.setattr(hcc.pipeline.inputs, "get_cohort",
                         lambda data=None, seed=None, progress=False: calls.append((data, seed)))
     assert run(project, overrides={"seed": "5"}) == 0
     assert calls == [(None, 5)]
@@ -213,7 +217,7 @@ def test_other_seed_reconstructs_once_before_the_notebooks(project, monkeypatch)
 def test_changed_package_source_reexecutes(project, frozen_package, monkeypatch):
     extra = project / "fake_module.py"
     extra.write_text("x = 1\n")
-    monkeypatch.setattr(build, "_package_files", lambda: list(frozen_package) + [extra])
+    monkeypatch.setattr(stamps, "_package_files", lambda: list(frozen_package) + [extra])
     assert run(project) == 0
     n0 = len(executions(project))
     extra.write_text("x = 2\n")
@@ -366,7 +370,7 @@ def test_second_build_is_refused_while_one_holds_the_lock(project, capsys):
 
 
 def _spawn_build(root: Path) -> subprocess.Popen:
-    code = ("import sys; from hcc.build import run_build; "
+    code = ("import sys; from hcc.pipeline.run import run_build; "
             "sys.exit(run_build(root=sys.argv[1], jobs=2, progress=False))")
     return subprocess.Popen([sys.executable, "-c", code, str(root)], cwd=str(root),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -484,7 +488,7 @@ def test_recover_restores_a_site_moved_aside(tmp_path):
     aside = proj.build_dir / ".html-previous-123"
     aside.mkdir(parents=True)
     (aside / "index.html").write_text("old")
-    build._recover(proj)
+    site._recover(proj)
     assert (proj.html_dir / "index.html").read_text() == "old"
 
 
@@ -492,14 +496,14 @@ def test_toc_order_and_missing_pages(tmp_path):
     root = make_project(tmp_path / "p")
     assert notebook_order(root) == ["01_a", "02_b", "08_reproducibility"]
     (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n- file: book/99_x\n")
-    with pytest.raises(build.BuildError, match="99_x"):
+    with pytest.raises(BuildError, match="99_x"):
         notebook_order(root)
 
 
 def test_serve_serves_the_site(project):
     import urllib.request
 
-    code = ("import sys; from hcc.build import serve; "
+    code = ("import sys; from hcc.pipeline.site import serve; "
             "serve(port=0, root=sys.argv[1])")
     proc = subprocess.Popen([sys.executable, "-u", "-c", code, str(project)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
