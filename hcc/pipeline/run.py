@@ -256,11 +256,11 @@ def _jobs(project: Project, group: list[str], common: str, forced: list[str], ou
     """The notebooks of *group* to execute (:func:`hcc.pipeline.stamps.plan`); the others
     are reported as ``kept`` or ``cached``."""
     todo = []
-    for name, src, key, decision in stamps.plan(project, group, common, forced, extra):
-        if decision == "run":
+    for name, src, key, status in stamps.plan(project, group, common, forced, extra):
+        if status == "run":
             todo.append(_Job(name, src, key, forced=name in forced))
         else:
-            out(name, decision, None)  # kept: --only, the rest keep their executed copies
+            out(name, status, None)  # kept: --only, the rest keep their executed copies
     return todo
 
 

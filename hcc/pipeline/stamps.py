@@ -2,9 +2,10 @@
 
 A stamp (``book/.stamps/NAME.json``) records the hash of everything a notebook's execution
 read — its file, the parameters, the data file bytes, the ``hcc`` sources and
-``requirements.lock`` — and the sha256 of the executed copy. :func:`plan` decides, for each
-notebook, whether it runs, is kept (``--only`` names others) or is cached;
-:func:`site_is_current` decides whether the Sphinx stage can be skipped.
+``requirements.lock`` — and the sha256 of the executed copy. :func:`notebook_status`
+decides, for each notebook, whether it runs, is kept (``--only`` names others) or is cached
+(:func:`plan` for a group of notebooks); :func:`site_is_current` decides whether the Sphinx
+stage can be skipped.
 """
 from __future__ import annotations
 
@@ -91,8 +92,7 @@ def _cached(project: Project, name: str, key: str) -> bool:
     return stamp.get("sha256") == _sha256_file(dest)
 
 
-
-def decide(project: Project, name: str, key: str, forced: Iterable[str]) -> str:
+def notebook_status(project: Project, name: str, key: str, forced: Iterable[str]) -> str:
     """The skip decision for one notebook: ``"run"``, ``"kept"`` or ``"cached"``.
 
     Without ``--only`` (*forced* empty) a notebook runs unless its stamp is current
@@ -110,14 +110,14 @@ def decide(project: Project, name: str, key: str, forced: Iterable[str]) -> str:
 
 def plan(project: Project, names: Iterable[str], common: str, forced: Iterable[str],
          extra: bytes = b"") -> list[tuple[str, Path, str, str]]:
-    """``(name, source notebook, key, decision)`` per notebook of *names* (see :func:`decide`);
-    *common* is :func:`_common_inputs`, *extra* what only these notebooks read (the run log
-    for the reproducibility page)."""
+    """``(name, source notebook, key, status)`` per notebook of *names* (the status:
+    :func:`notebook_status`); *common* is :func:`_common_inputs`, *extra* what only these
+    notebooks read (the run log, for the reproducibility page)."""
     out = []
     for name in names:
         src = project.notebooks_dir / f"{name}.ipynb"
         key = _notebook_key(common, src, extra)
-        out.append((name, src, key, decide(project, name, key, forced)))
+        out.append((name, src, key, notebook_status(project, name, key, forced)))
     return out
 
 
