@@ -35,7 +35,7 @@ def _versions() -> dict[str, str]:
 
 
 def _data_record(params: dict[str, Any], synthetic: bool) -> dict[str, Any]:
-    from . import paths
+    from hcc import paths
 
     record: dict[str, Any] = {}
     for name, shipped in (("data", paths.COHORT_CSV), ("adverse_events", paths.ADVERSE_EVENTS_CSV)):
