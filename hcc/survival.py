@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from hcc._checks import event_array, group_codes, require_frame, time_array
-from hcc._format import format_p, format_time
+from hcc._format import format_estimate, format_p, format_time
 from hcc._results import Result, escape_frame_html
 from hcc.errors import DataError, ParameterError, StatisticalWarning
 
@@ -415,7 +415,7 @@ class KMResult(Result):
         """
         import matplotlib.pyplot as plt
 
-        from hcc.plots import group_colors
+        from hcc.plots import group_colors, keep_clear
 
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 5))
@@ -452,12 +452,13 @@ class KMResult(Result):
         ax.set_ylabel(ylabel)
         if title:
             ax.set_title(title)
-        if self.group_col:
-            ax.legend(loc="upper right", frameon=False)
+        legend = ax.legend(frameon=False, fontsize=9 if len(self.groups) > 4 else None) \
+            if self.group_col else None
         lr = self.logrank if logrank else None
-        if lr is not None:
-            ax.text(0.03, 0.05, f"Log-rank P {format_p(lr.p, digits=4, prefix=True)}",
-                    transform=ax.transAxes, fontsize=9)
+        label = None if lr is None else ax.text(
+            0.03, 0.05, f"Log-rank P {format_p(lr.p, digits=3, prefix=True)}",
+            transform=ax.transAxes, fontsize=9)
+        keep_clear(ax, legend=legend, label=label)  # where no curve is, on the final layout
         if at_risk:
             table = self.n_at_risk(ticks)
             ax.annotate("Number at risk", xy=(-0.06, -0.16), xycoords="axes fraction", fontsize=8,
@@ -632,6 +633,11 @@ class FollowupResult(Result):
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame([{"method": self.method, "n": self.n, "median": self.median,
                               "lower": self.lower, "upper": self.upper}])
+
+    def text(self, digits: int = 1, ci: str | None = None) -> str:
+        """The median and its CI with one number of decimals (the paper prints 13.7):
+        ``"13.7 (13.2–35.4)"``, with ``ci="95% CI"`` ``"13.7 (95% CI 13.2–35.4)"``."""
+        return format_estimate(self.median, self.lower, self.upper, digits=digits, ci=ci)
 
 
 def median_followup(df: pd.DataFrame, time: str, event: str, method: str = "reverse_km",
