@@ -81,8 +81,8 @@ def format_estimate(value, lower, upper, digits: int = 2, missing: str = "NR",
 
 
 def format_time(v, digits: int = 2) -> str:
-    """A median or CI limit: ``"7.63"``, ``"NR"`` (not reached) when NaN or None."""
-    return "NR" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+    """A median or CI limit: ``"7.63"``, ``"NR"`` (not reached) when NaN, infinite or None."""
+    return "NR" if _missing(v) else f"{v:.{digits}f}"
 
 
 def format_float(v) -> str:

@@ -341,10 +341,3 @@ INCONSISTENCIES = {
         "fidelity score and shown as a conflict."
     ),
 }
-
-#: Facts quoted in the text that are not statistics but set the scene.
-TEXT_FACTS = {
-    "assessment_interval_months": (2, 3),  # mRECIST every 2–3 months
-    "hbv_without_antiviral": 4,
-    "median_age_overall": AGE["Overall"][0],
-}

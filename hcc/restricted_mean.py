@@ -161,30 +161,7 @@ def rmst(df: pd.DataFrame, time: str, event: str, group: str | None = None, tau:
         codes, levels = np.zeros(t.size, np.int64), ["All"]
     else:
         codes, levels = group_codes(df, group)
-    last, ends_at_zero = {}, {}
-    for k, g in enumerate(levels):
-        tg, eg = t[codes == k], e[codes == k]
-        last[g] = float(tg.max())
-        ends_at_zero[g] = bool(eg[tg == tg.max()].all())  # every last patient has the event: S = 0
-    open_ = {g: v for g, v in last.items() if not ends_at_zero[g]}
-    limit = min(open_.values()) if open_ else max(last.values())
-    if tau is None:
-        tau, rule = limit, DEFAULT_TAU_RULE + f" = {limit:g}"
-    else:
-        try:
-            tau = float(tau)
-        except (TypeError, ValueError):
-            raise DataError(f"tau must be a number, not {tau!r}") from None
-        if not np.isfinite(tau) or tau <= 0:
-            raise DataError(f"tau must be a positive number of {time} units, not {tau!r}")
-        rule = "chosen by the user"
-        if tau > limit:
-            short = min(open_, key=open_.get) if open_ else max(last, key=last.get)
-            why = (f"tau = {tau:g} is beyond the data: the last follow-up time "
-                   + (f"of group '{short}' " if group is not None else "") + f"is {limit:g}")
-            if not clip:
-                raise DataError(why + f"; choose tau <= {limit:g}")
-            tau, rule = limit, why + f", so τ = {limit:g} was used instead"
+    tau, rule = _tau(t, e, codes, levels, tau, clip, time, group)
     q = norm.isf(alpha / 2)
     rows, curves = [], {}
     for k, g in enumerate(levels):
@@ -198,6 +175,44 @@ def rmst(df: pd.DataFrame, time: str, event: str, group: str | None = None, tau:
         curves[g] = (times, np.cumprod(1 - n_ev / n_risk))
     table = pd.DataFrame(rows).set_index("group")
     table.index.name = None
+    difference = _differences(table, levels, q)
+    res = RMSTResult(table, difference, tau, rule, time, group)
+    res._curves = curves
+    return res
+
+
+def _tau(t, e, codes, levels, tau, clip: bool, time: str, group) -> tuple[float, str]:
+    """τ and the rule that gave it: the default (``DEFAULT_TAU_RULE``), or the user's, checked
+    against the last follow-up of each group whose curve has not reached 0."""
+    last, ends_at_zero = {}, {}
+    for k, g in enumerate(levels):
+        tg, eg = t[codes == k], e[codes == k]
+        last[g] = float(tg.max())
+        ends_at_zero[g] = bool(eg[tg == tg.max()].all())  # every last patient has the event: S = 0
+    open_ = {g: v for g, v in last.items() if not ends_at_zero[g]}
+    limit = min(open_.values()) if open_ else max(last.values())
+    if tau is None:
+        return limit, DEFAULT_TAU_RULE + f" = {limit:g}"
+    try:
+        tau = float(tau)
+    except (TypeError, ValueError):
+        raise DataError(f"tau must be a number, not {tau!r}") from None
+    if not np.isfinite(tau) or tau <= 0:
+        raise DataError(f"tau must be a positive number of {time} units, not {tau!r}")
+    if tau <= limit:
+        return tau, "chosen by the user"
+    short = min(open_, key=open_.get) if open_ else max(last, key=last.get)
+    why = (f"tau = {tau:g} is beyond the data: the last follow-up time "
+           + (f"of group '{short}' " if group is not None else "") + f"is {limit:g}")
+    if not clip:
+        raise DataError(why + f"; choose tau <= {limit:g}")
+    return limit, why + f", so τ = {limit:g} was used instead"
+
+
+def _differences(table: pd.DataFrame, levels, q: float) -> pd.DataFrame:
+    """Each group vs the first: difference and ratio of RMST with CI and P (delta method)."""
+    from scipy.stats import norm
+
     diffs = []
     ref = levels[0]
     for g in levels[1:]:
@@ -215,6 +230,4 @@ def rmst(df: pd.DataFrame, time: str, event: str, group: str | None = None, tau:
     difference = pd.DataFrame(diffs).set_index("comparison") if diffs else pd.DataFrame()
     if len(difference):
         difference.index.name = None
-    res = RMSTResult(table, difference, tau, rule, time, group)
-    res._curves = curves
-    return res
+    return difference

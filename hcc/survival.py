@@ -30,7 +30,6 @@ What hcc adds (lifelines lacks it; R parity, survival 3.5)
 """
 from __future__ import annotations
 
-import html
 import warnings
 from dataclasses import dataclass
 
@@ -39,7 +38,7 @@ import pandas as pd
 
 from hcc._checks import event_array, group_codes, require_frame, time_array
 from hcc._format import format_estimate, format_p, format_time
-from hcc._results import Result, escape_frame_html
+from hcc._results import Result
 from hcc.errors import DataError, ParameterError, StatisticalWarning
 
 #: R's ``sqrt(.Machine$double.eps)``, the tolerance of its median rule.
@@ -392,16 +391,16 @@ class KMResult(Result):
             self._logrank = LogrankResult(arr, self.groups, self.group_col)
         return self._logrank
 
-    def _repr_html_(self) -> str:
+    def _display(self) -> pd.DataFrame:
         shown = self.summary.copy()
         for col in ("median", "lower", "upper"):
             shown[col] = [format_time(v) for v in shown[col]]
         level = int(round((1 - self.alpha) * 100))
-        shown = shown.rename(columns={"lower": f"{level}% CI lower", "upper": f"{level}% CI upper"})
-        body = escape_frame_html(shown, caption=self.title)
-        notes = list(self.notes) + [f"Confidence intervals: conf.type \"{self.conf_type}\" (R survfit); "
-                                    "NR = not reached."]
-        return body + "".join(f"<p class='hcc-note'>{html.escape(n)}</p>" for n in notes)
+        return shown.rename(columns={"lower": f"{level}% CI lower", "upper": f"{level}% CI upper"})
+
+    def _display_notes(self) -> tuple[str, ...]:
+        return tuple(self.notes) + (f"Confidence intervals: conf.type \"{self.conf_type}\" (R survfit); "
+                                    "NR = not reached.",)
 
     # ---- plot
     def plot(self, ax=None, ci=True, censors=True, at_risk=True, medians=True, logrank=True,

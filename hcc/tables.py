@@ -12,7 +12,6 @@ non-normal.
 """
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import dataclass
 
@@ -21,10 +20,19 @@ import pandas as pd
 
 from hcc._checks import codes_levels, require_frame
 from hcc._format import format_p
-from hcc._results import Result, escape_frame_html
+from hcc._results import Result
 from hcc.errors import DataError, ParameterError
 
 TESTS = ("yates", "chi2", "fisher")
+
+
+def test_phrase(test: str) -> str:
+    """The categorical test in words, for a table's note: "chi-square with Yates correction"."""
+    if test == "fisher":
+        return "Fisher exact"
+    return "chi-square" + (" with Yates correction" if test == "yates" else "")
+
+
 TEST_LABELS = {"yates": "Chi-square (Yates)", "chi2": "Chi-square", "fisher": "Fisher exact",
                "kruskal": "Kruskal–Wallis", "anova": "ANOVA"}
 #: Maximum number of tables the exact r×c Fisher test enumerates before refusing.
@@ -280,13 +288,12 @@ class TableOneResult(Result):
     def summary(self) -> pd.DataFrame:
         return self._table
 
-    def _repr_html_(self) -> str:
+    def _display(self) -> pd.DataFrame:
         shown = self._table.copy()
         shown["P"] = [format_p(p) for p in shown["P"]]
         if "SMD" in shown:
             shown["SMD"] = ["" if pd.isna(v) else f"{v:.3f}" for v in shown["SMD"]]
-        body = escape_frame_html(shown, caption=self.title or None)
-        return body + "".join(f"<p class='hcc-note'>{html.escape(n)}</p>" for n in self.notes)
+        return shown
 
 
 def _is_continuous(s: pd.Series) -> bool:
