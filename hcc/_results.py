@@ -48,8 +48,9 @@ class Result:
     notes: tuple[str, ...] = ()
 
     @property
-    def summary(self) -> pd.DataFrame:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def summary(self) -> pd.DataFrame:
+        """A copy of the result's table (``self._table``); results without one define it."""
+        return self._table.copy()
 
     def _display(self) -> pd.DataFrame:
         """The frame ``_repr_html_`` shows: ``summary`` unless a result formats it for reading."""

@@ -191,10 +191,6 @@ class SubgroupResult(Result):
         self.title = title
 
     @property
-    def summary(self) -> pd.DataFrame:
-        return self._table.copy()
-
-    @property
     def p_interaction(self) -> pd.Series:
         t = self._table
         t = t[t.index.get_level_values(0) != "All patients"]

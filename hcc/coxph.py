@@ -813,10 +813,6 @@ class PHTestResult(Result):
         return schoenfeld_plot(self, term=term, ax=ax, **kwargs)
 
     @property
-    def summary(self) -> pd.DataFrame:
-        return self._table.copy()
-
-    @property
     def p(self) -> pd.Series:
         return self._table["p"].copy()
 

@@ -92,36 +92,24 @@ def _overlap(a, b) -> bool:
     return a is not None and b is not None and a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def _place_legend(ax, leg, renderer, points, outside: bool) -> None:
+def _first_free(candidates, place, box, points, avoid=None) -> int:
+    """Apply each candidate (``place(c)``) until one leaves ``box()`` free of *points* and off
+    *avoid*; else keep the one covering the fewest. Returns the points it covers."""
     best = None
-    for loc in LEGEND_SPOTS:
-        leg.set_loc(loc)
-        n = _hits(points, _axes_box(leg, ax, renderer, margin=0.01))
+    for c in candidates:
+        place(c)
+        b = box()
+        n = _hits(points, b) + (10 ** 6 if _overlap(b, avoid) else 0)
         if n == 0:
-            return
+            return 0
         if best is None or n < best[0]:
-            best = (n, loc)
-    if outside:
-        leg.set_loc("upper left")
-        leg.set_bbox_to_anchor((1.01, 1.0), transform=ax.transAxes)
-    else:
-        leg.set_loc(best[1])
+            best = (n, c)
+    place(best[1])
+    return best[0]
 
 
-def _place_label(ax, label, renderer, points, legend_box) -> None:
-    best = None
-    for spot in LABEL_SPOTS:
-        x, y, ha, va = spot
-        label.set_position((x, y))
-        label.set_horizontalalignment(ha)
-        label.set_verticalalignment(va)
-        box = _axes_box(label, ax, renderer)
-        score = _hits(points, box) + (10 ** 6 if _overlap(box, legend_box) else 0)
-        if score == 0:
-            return
-        if best is None or score < best[0]:
-            best = (score, spot)
-    x, y, ha, va = best[1]
+def _set_spot(label, spot) -> None:
+    x, y, ha, va = spot
     label.set_position((x, y))
     label.set_horizontalalignment(ha)
     label.set_verticalalignment(va)
@@ -144,11 +132,16 @@ def keep_clear(ax, legend=None, label=None, outside: bool = True):
             points = curve_points(ax)
             legend_box = None
             if legend is not None:
-                _place_legend(ax, legend, renderer, points, outside)
+                legend.set_bbox_to_anchor(None)
+                if _first_free(LEGEND_SPOTS, legend.set_loc,
+                               lambda: _axes_box(legend, ax, renderer, margin=0.01), points) and outside:
+                    legend.set_loc("upper left")
+                    legend.set_bbox_to_anchor((1.01, 1.0), transform=ax.transAxes)
                 lb = _axes_box(legend, ax, renderer, margin=0.0)
                 legend_box = lb if lb[0] < 1 and lb[2] > 0 else None  # beside the axes: no clash
             if label is not None:
-                _place_label(ax, label, renderer, points, legend_box)
+                _first_free(LABEL_SPOTS, lambda spot: _set_spot(label, spot),
+                            lambda: _axes_box(label, ax, renderer), points, legend_box)
 
     mover = _Mover()
     mover.set_zorder(-1e9)

@@ -43,8 +43,8 @@ DEFAULT_TAU_RULE = ("the smallest of the groups' largest follow-up times (a grou
                     "ends at 0 does not limit τ: its area stops growing there)")
 
 
-def _rmst_one(t: np.ndarray, e: np.ndarray, tau: float) -> tuple[float, float]:
-    """(RMST, SE) of one Kaplan–Meier curve, as R ``survmean`` with ``end.time = tau``."""
+def _rmst_one(t: np.ndarray, e: np.ndarray, tau: float) -> tuple[float, float, tuple]:
+    """(RMST, SE, (times, S)) of one Kaplan–Meier curve, as R ``survmean`` with ``end.time = tau``."""
     times = np.unique(t)
     n_risk = np.array([(t >= u).sum() for u in times], float)
     n_event = np.array([(e & (t == u)).sum() for u in times], float)
@@ -53,14 +53,14 @@ def _rmst_one(t: np.ndarray, e: np.ndarray, tau: float) -> tuple[float, float]:
         hh = np.where(n_risk - n_event == 0, 0.0, n_event / (n_risk * (n_risk - n_event)))
     keep = times <= tau
     if not keep.any():
-        return float(tau), 0.0
+        return float(tau), 0.0, (times, surv)
     tt = np.r_[times[keep], tau]
     ss = np.r_[surv[keep], surv[keep][-1]]
     hh = np.r_[hh[keep], 0.0]
     rect = np.diff(np.r_[0.0, tt]) * np.r_[1.0, ss[:-1]]
     after = np.cumsum(rect[1:][::-1])  # area from t_j to tau, last time first
     var = float(np.sum(after ** 2 * hh[::-1][1:]))
-    return float(rect.sum()), float(np.sqrt(var))
+    return float(rect.sum()), float(np.sqrt(var)), (times, surv)
 
 
 class RMSTResult(Result):
@@ -81,10 +81,6 @@ class RMSTResult(Result):
         self.title = f"Restricted mean survival time up to τ = {tau:g} ({time})"
         self.notes = (f"τ: {tau_rule}.",
                       "RMST and SE as R print(survfit(...), rmean = τ); normal (Wald) CI.")
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        return self._table.copy()
 
     def plot(self, ax=None, xlabel="Months", colors=None):
         """Kaplan–Meier curves with the area up to τ shaded; returns the Axes."""
@@ -166,13 +162,9 @@ def rmst(df: pd.DataFrame, time: str, event: str, group: str | None = None, tau:
     rows, curves = [], {}
     for k, g in enumerate(levels):
         sel = codes == k
-        m, se = _rmst_one(t[sel], e[sel], tau)
+        m, se, curves[g] = _rmst_one(t[sel], e[sel], tau)
         rows.append({"group": g, "n": int(sel.sum()), "events": int(e[sel].sum()), "tau": tau,
                      "rmst": m, "se": se, "lower": m - q * se, "upper": m + q * se})
-        times = np.unique(t[sel])
-        n_risk = np.array([(t[sel] >= u).sum() for u in times], float)
-        n_ev = np.array([(e[sel] & (t[sel] == u)).sum() for u in times], float)
-        curves[g] = (times, np.cumprod(1 - n_ev / n_risk))
     table = pd.DataFrame(rows).set_index("group")
     table.index.name = None
     difference = _differences(table, levels, q)

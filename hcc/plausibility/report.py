@@ -40,10 +40,6 @@ class PlausibilityResult(Result):
         self.notes = tuple(notes)
 
     @property
-    def summary(self) -> pd.DataFrame:
-        return self._table.copy()
-
-    @property
     def failed(self) -> list[str]:
         return [c for c, ok in zip(self._table["check"], self._table["ok"]) if ok is False]
 
