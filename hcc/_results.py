@@ -1,4 +1,5 @@
-"""Shared behaviour of result objects: ``summary``, ``_repr_html_``, ``to_csv``."""
+"""Shared behaviour of result objects: ``summary``, ``_repr_html_`` (of ``_display()`` and
+``_display_notes()``), ``to_csv``."""
 from __future__ import annotations
 
 import html
@@ -29,6 +30,11 @@ def escape_frame_html(df: pd.DataFrame, caption: str | None = None) -> str:
     return body
 
 
+def notes_html(notes) -> str:
+    """Each note as an escaped ``<p class='hcc-note'>``."""
+    return "".join(f"<p class='hcc-note'>{html.escape(n)}</p>" for n in notes)
+
+
 def _is_p_column(name: str) -> bool:
     low = name.strip().lower()
     return low in ("p", "p_interaction", "p interaction") or low.endswith("_p") \
@@ -42,14 +48,20 @@ class Result:
     notes: tuple[str, ...] = ()
 
     @property
-    def summary(self) -> pd.DataFrame:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def summary(self) -> pd.DataFrame:
+        """A copy of the result's table (``self._table``); results without one define it."""
+        return self._table.copy()
+
+    def _display(self) -> pd.DataFrame:
+        """The frame ``_repr_html_`` shows: ``summary`` unless a result formats it for reading."""
+        return self.summary
+
+    def _display_notes(self) -> tuple[str, ...]:
+        """The notes under the HTML table: ``notes`` unless a result adds its own."""
+        return tuple(self.notes)
 
     def _repr_html_(self) -> str:
-        body = escape_frame_html(self.summary, caption=self.title or None)
-        if self.notes:
-            body += "".join(f"<p class='hcc-note'>{html.escape(n)}</p>" for n in self.notes)
-        return body
+        return escape_frame_html(self._display(), caption=self.title or None) + notes_html(self._display_notes())
 
     def __repr__(self) -> str:
         head = f"<{type(self).__name__}>" + (f" {self.title}" if self.title else "")

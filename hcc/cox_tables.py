@@ -191,10 +191,6 @@ class SubgroupResult(Result):
         self.title = title
 
     @property
-    def summary(self) -> pd.DataFrame:
-        return self._table.copy()
-
-    @property
     def p_interaction(self) -> pd.Series:
         t = self._table
         t = t[t.index.get_level_values(0) != "All patients"]
@@ -254,40 +250,12 @@ def subgroup_hr(df: pd.DataFrame, time: str, event: str, treatment: str, subgrou
     if treatment in subgroups:
         raise DataError(f"'{treatment}' is the treatment; it cannot also be a subgroup")
     t_all, e_all = outcome(df, time, event)
-    trt = df[treatment]
-    group_codes(df, treatment)  # the one wording for a missing group value
-    lv = _levels(trt)
-    if len(lv) != 2:
-        raise DataError(f"treatment column '{treatment}' must have exactly two groups; found "
-                        f"{len(lv)} ({', '.join(map(str, lv))})")
-    ref = lv[0] if reference is None else reference
-    if ref not in lv:
-        raise DataError(f"reference level '{ref}' of '{treatment}' does not occur in the data")
-    level = [x for x in lv if x != ref][0]
-    z = (trt.to_numpy() == level).astype(float)
+    z, ref, level = _treatment_indicator(df, treatment, reference)
     notes = [f"HR of {treatment} {level} vs {ref}; ties: {ties}; Wald CI and P."]
     rows = []
 
     def one(mask, key):
-        n = int(mask.sum())
-        ev = int(e_all[mask].sum())
-        rec = {"n": n, "events": ev, "HR": np.nan, "lower": np.nan, "upper": np.nan,
-               "p": np.nan, "p_interaction": np.nan}
-        zz = z[mask]
-        if ev == 0 or zz.min() == zz.max():
-            notes.append(f"{key}: HR not estimable (" + ("no events" if ev == 0 else
-                         "only one treatment group") + ").")
-            return rec
-        des = _Design(time=t_all[mask], event=e_all[mask], X=zz[:, None],
-                      terms=[treatment], assign={treatment: [0]}, levels={})
-        try:
-            _, fit = _fit_design(des, ties)
-        except ConvergenceError:
-            notes.append(f"{key}: HR not estimable (no events in one treatment group).")
-            return rec
-        s = _wald_table(fit.beta, fit.var, [treatment], alpha).iloc[0]
-        rec.update(HR=s["HR"], lower=s["lower"], upper=s["upper"], p=s["p"])
-        return rec
+        return _level_hr(t_all[mask], e_all[mask], z[mask], key, treatment, ties, alpha, notes)
 
     if overall:
         rows.append((("All patients", ""), one(np.ones(len(df), bool), "All patients")))
@@ -300,26 +268,9 @@ def subgroup_hr(df: pd.DataFrame, time: str, event: str, treatment: str, subgrou
         slv = _levels(col)
         if len(slv) < 2:
             raise DataError(f"subgroup '{sg}' has the same value for every patient")
-        # interaction model: treatment + dummies + treatment × dummies
         vals = col.to_numpy()
-        sref = slv[0]
-        dummies = [(vals[known] == l).astype(float) for l in slv[1:]]
-        zk = z[known]
-        X = np.column_stack([zk, *dummies, *[zk * d for d in dummies]])
-        k = len(dummies)
-        terms = [treatment] + [f"{sg}[{l} vs {sref}]" for l in slv[1:]] + \
-                [f"{treatment}:{sg}[{l} vs {sref}]" for l in slv[1:]]
-        des = _Design(time=t_all[known], event=e_all[known], X=X, terms=terms,
-                      assign={}, levels={})
-        p_int = np.nan
-        try:
-            _, fit = _fit_design(des, ties)
-            idx = list(range(1 + k, 1 + 2 * k))
-            b = fit.beta[idx]
-            stat = float(b @ _solve(fit.var[np.ix_(idx, idx)], b))
-            p_int = _chi2_p(stat, k)
-        except (ConvergenceError, DataError) as exc:
-            notes.append(f"'{sg}': interaction P not estimable ({exc}).")
+        p_int = _interaction_p(t_all[known], e_all[known], z[known], vals[known], slv, treatment,
+                               sg, ties, notes)
         for l in slv:
             mask = np.asarray(known & (vals == l), bool)
             rec = one(mask, f"{name} = {l}")
@@ -330,3 +281,61 @@ def subgroup_hr(df: pd.DataFrame, time: str, event: str, treatment: str, subgrou
                          columns=["n", "events", "HR", "lower", "upper", "p", "p_interaction"])
     return SubgroupResult(table, treatment, ref, level, notes,
                           f"{treatment}: {level} vs {ref} by subgroup ({time})")
+
+
+def _treatment_indicator(df, treatment, reference):
+    """(1.0 for the second level / 0.0 for the reference, reference, second level)."""
+    trt = df[treatment]
+    group_codes(df, treatment)  # the one wording for a missing group value
+    lv = _levels(trt)
+    if len(lv) != 2:
+        raise DataError(f"treatment column '{treatment}' must have exactly two groups; found "
+                        f"{len(lv)} ({', '.join(map(str, lv))})")
+    ref = lv[0] if reference is None else reference
+    if ref not in lv:
+        raise DataError(f"reference level '{ref}' of '{treatment}' does not occur in the data")
+    level = [x for x in lv if x != ref][0]
+    return (trt.to_numpy() == level).astype(float), ref, level
+
+
+def _level_hr(t, e, zz, key, treatment, ties, alpha, notes) -> dict:
+    """The treatment HR among one level's patients; NaN and a note when not estimable."""
+    n = int(len(t))
+    ev = int(e.sum())
+    rec = {"n": n, "events": ev, "HR": np.nan, "lower": np.nan, "upper": np.nan,
+           "p": np.nan, "p_interaction": np.nan}
+    if ev == 0 or zz.min() == zz.max():
+        notes.append(f"{key}: HR not estimable (" + ("no events" if ev == 0 else
+                     "only one treatment group") + ").")
+        return rec
+    des = _Design(time=t, event=e, X=zz[:, None], terms=[treatment], assign={treatment: [0]},
+                  levels={})
+    try:
+        _, fit = _fit_design(des, ties)
+    except ConvergenceError:
+        notes.append(f"{key}: HR not estimable (no events in one treatment group).")
+        return rec
+    s = _wald_table(fit.beta, fit.var, [treatment], alpha).iloc[0]
+    rec.update(HR=s["HR"], lower=s["lower"], upper=s["upper"], p=s["p"])
+    return rec
+
+
+def _interaction_p(t, e, zk, vals, slv, treatment, sg, ties, notes) -> float:
+    """Wald P of the treatment × subgroup terms of treatment + dummies + treatment × dummies
+    (patients with the subgroup known); NaN and a note when not estimable."""
+    sref = slv[0]
+    dummies = [(vals == l).astype(float) for l in slv[1:]]
+    X = np.column_stack([zk, *dummies, *[zk * d for d in dummies]])
+    k = len(dummies)
+    terms = [treatment] + [f"{sg}[{l} vs {sref}]" for l in slv[1:]] + \
+            [f"{treatment}:{sg}[{l} vs {sref}]" for l in slv[1:]]
+    des = _Design(time=t, event=e, X=X, terms=terms, assign={}, levels={})
+    try:
+        _, fit = _fit_design(des, ties)
+        idx = list(range(1 + k, 1 + 2 * k))
+        b = fit.beta[idx]
+        stat = float(b @ _solve(fit.var[np.ix_(idx, idx)], b))
+        return _chi2_p(stat, k)
+    except (ConvergenceError, DataError) as exc:
+        notes.append(f"'{sg}': interaction P not estimable ({exc}).")
+        return np.nan

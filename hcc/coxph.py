@@ -621,6 +621,16 @@ def _sorted_block(des: _Design) -> tuple[np.ndarray, np.ndarray]:
     return block, order
 
 
+def _refuse_infinite(des: _Design, infinite: np.ndarray) -> None:
+    """ConvergenceError naming the terms whose coefficient is infinite (R ``coxph``'s warning)."""
+    if infinite.any():
+        names = [des.terms[k] for k in np.flatnonzero(infinite)]
+        raise ConvergenceError(
+            "the hazard ratio for " + ", ".join(f"'{n}'" for n in names) + " is infinite "
+            "(the likelihood keeps rising, e.g. no events in one group), so it cannot be "
+            "estimated")
+
+
 def _fit_design(des: _Design, ties: str) -> tuple[_CoxData, _Fit]:
     """Fit with the library of *ties*; R's checks before (not identified) and after (infinite)."""
     ties = _check_ties(ties)
@@ -648,12 +658,7 @@ def _fit_design(des: _Design, ties: str) -> tuple[_CoxData, _Fit]:
     else:
         st, infinite = None, ~(np.isfinite(beta) & np.isfinite(np.diag(var)))
         infinite = infinite if infinite.any() else np.ones(p, bool)
-    if infinite.any():
-        names = [des.terms[k] for k in np.flatnonzero(infinite)]
-        raise ConvergenceError(
-            "the hazard ratio for " + ", ".join(f"'{n}'" for n in names) + " is infinite "
-            "(the likelihood keeps rising, e.g. no events in one group), so it cannot be "
-            "estimated")
+    _refuse_infinite(des, infinite)
     return data, _Fit(beta=beta, var=var, ll0=st0.ll, ll=ll, state=st, fitter=fitter)
 
 
@@ -734,12 +739,7 @@ def _fit_weighted(des: _Design, weights: np.ndarray) -> tuple[_CoxData, _Fit]:
         infinite = (steps > _R_EPS) & (steps > _TOLER_INF * np.abs(beta))
     else:
         infinite = np.ones(p, bool)
-    if infinite.any():
-        names = [des.terms[k] for k in np.flatnonzero(infinite)]
-        raise ConvergenceError(
-            "the hazard ratio for " + ", ".join(f"'{n}'" for n in names) + " is infinite "
-            "(the likelihood keeps rising, e.g. no events in one group), so it cannot be "
-            "estimated")
+    _refuse_infinite(des, infinite)
     return data, _Fit(beta=beta, var=var, ll0=ll0, ll=ll, state=None, fitter=fitter)
 
 
@@ -811,10 +811,6 @@ class PHTestResult(Result):
         from hcc.plots import schoenfeld_plot
 
         return schoenfeld_plot(self, term=term, ax=ax, **kwargs)
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        return self._table.copy()
 
     @property
     def p(self) -> pd.Series:

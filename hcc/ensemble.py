@@ -165,16 +165,7 @@ def cohort_quantities(cohort: pd.DataFrame, ae: pd.DataFrame | None = None, *,
     -----
     Every value is one call of the book's R-matching functions; nothing is computed by hand.
     """
-    # imported from their modules (light: only what this function uses)
-    from hcc import paper
-    from hcc.cox_tables import cox_screen, subgroup_hr
-    from hcc.coxph import cox
-    from hcc.fidelity import cox_design, fidelity_report
-    from hcc.propensity import iptw
-    from hcc.landmark_analysis import landmark, survival_rates
-    from hcc.plausibility import plausibility_report
-    from hcc.restricted_mean import rmst
-    from hcc.survival import median_followup
+    from hcc.fidelity import cox_design
 
     if not isinstance(cohort, pd.DataFrame) or cohort.empty:
         raise DataError("cohort_quantities needs a non-empty cohort DataFrame")
@@ -184,7 +175,20 @@ def cohort_quantities(cohort: pd.DataFrame, ae: pd.DataFrame | None = None, *,
         raise DataError(f"the cohort has no column {missing[0]!r}")
     design = cox_design(cohort)
     rows: list = []
-    arms = list(paper.ARMS)
+    _rate_rows(rows, cohort)
+    _hazard_ratio_rows(rows, cohort, design, ties)
+    _subgroup_rows(rows, cohort, design, ties)
+    _ph_and_followup_rows(rows, cohort, design, ties)
+    exact, meta = _report_counts(cohort, ae, raw, fidelity, plausibility)
+    return QuantitiesResult(rows, exact, meta)
+
+
+def _rate_rows(rows: list, cohort) -> None:
+    """OS/PFS survival at RATE_TIMES per arm, and the RMST difference up to RMST_TAU."""
+    from hcc import paper
+    from hcc.landmark_analysis import survival_rates
+    from hcc.restricted_mean import rmst
+
     for ep in ("os", "pfs"):
         t, e, EP = f"{ep}_months", f"{ep}_event", ep.upper()
         try:
@@ -192,7 +196,7 @@ def cohort_quantities(cohort: pd.DataFrame, ae: pd.DataFrame | None = None, *,
         except HCCError as exc:
             sr = None
             reason = str(exc)
-        for arm in arms:
+        for arm in paper.ARMS:
             for m in RATE_TIMES:
                 name = f"{EP} rate {m} mo: {arm}"
                 if sr is None:
@@ -205,6 +209,13 @@ def cohort_quantities(cohort: pd.DataFrame, ae: pd.DataFrame | None = None, *,
         t, e, EP = f"{ep}_months", f"{ep}_event", ep.upper()
         _safe(rows, f"{EP} RMST difference (τ {RMST_TAU[ep]:g} mo)", "RMST",
               lambda: rmst(cohort, t, e, "arm", tau=RMST_TAU[ep]).difference["difference"].iloc[0])
+
+
+def _hazard_ratio_rows(rows: list, cohort, design, ties: str) -> None:
+    """Treatment HR crude, adjusted, IPTW per endpoint; OS HR of PD at the landmark."""
+    from hcc.coxph import cox
+    from hcc.landmark_analysis import landmark
+    from hcc.propensity import iptw
 
     def tx(fit):
         return fit.summary.loc["second_line", "HR"]
@@ -231,6 +242,13 @@ def cohort_quantities(cohort: pd.DataFrame, ae: pd.DataFrame | None = None, *,
           lambda: landmark(by_resp, "os_months", "os_event", "response", at=LANDMARK_MONTHS,
                                ties=ties, reference={"response": "disease control"})
           .summary.xs(f"landmark at {LANDMARK_MONTHS:g}", level="analysis")["HR"].iloc[0])
+
+
+def _subgroup_rows(rows: list, cohort, design, ties: str) -> None:
+    """Treatment HR within each level of paper.SUBGROUP_VARIABLES, per endpoint."""
+    from hcc import paper
+    from hcc.cox_tables import subgroup_hr
+
     for ep in ("os", "pfs"):
         t, e, EP = f"{ep}_months", f"{ep}_event", ep.upper()
         try:
@@ -244,6 +262,15 @@ def cohort_quantities(cohort: pd.DataFrame, ae: pd.DataFrame | None = None, *,
                              "" if pd.notna(r["HR"]) else "no estimate in this level"))
         except HCCError as exc:
             rows.append((f"{EP} subgroup HR", "subgroup HR", math.nan, str(exc)))
+
+
+def _ph_and_followup_rows(rows: list, cohort, design, ties: str) -> None:
+    """PH test P (crude per endpoint, OS multivariable GLOBAL); median follow-up per arm."""
+    from hcc import paper
+    from hcc.cox_tables import cox_screen
+    from hcc.coxph import cox
+    from hcc.survival import median_followup
+
     for ep in ("os", "pfs"):
         t, e, EP = f"{ep}_months", f"{ep}_event", ep.upper()
         _safe(rows, f"{EP} PH test P (crude treatment model)", "PH test P",
@@ -251,13 +278,19 @@ def cohort_quantities(cohort: pd.DataFrame, ae: pd.DataFrame | None = None, *,
     _safe(rows, "OS PH test P (multivariable model, GLOBAL)", "PH test P",
           lambda: cox_screen(design, "os_months", "os_event", list(paper.COX_TERMS), ties=ties)
           .multivariate.ph_test().summary.loc["GLOBAL", "p"])
-    for arm in arms + [None]:
+    for arm in list(paper.ARMS) + [None]:
         sub = cohort if arm is None else cohort[cohort["arm"] == arm]
         _safe(rows, f"median follow-up: {arm or 'all'}", "follow-up",
               lambda: median_followup(sub, "os_months", "os_event").median)
+
+
+def _report_counts(cohort, ae, raw, fidelity: bool, plausibility: bool) -> tuple[dict, dict]:
+    """(exact flag per printed item, meta counts) of the fidelity and plausibility reports."""
     meta: dict = {}
     exact: dict = {}
     if fidelity:
+        from hcc.fidelity import fidelity_report
+
         rep = fidelity_report(cohort, ae)
         sc = rep.score["all"]
         ap = rep.as_printed().loc["all"]
@@ -267,11 +300,13 @@ def cohort_quantities(cohort: pd.DataFrame, ae: pd.DataFrame | None = None, *,
                     as_printed_equal=int(ap["equal"]), as_printed_compared=int(ap["compared"]),
                     exact_equal=int(sum(flags)), exact_compared=len(flags))
     if plausibility:
+        from hcc.plausibility import plausibility_report
+
         pl = plausibility_report(cohort, ae, raw=raw).summary
         applicable = pl["ok"].map(lambda v: isinstance(v, (bool, np.bool_)))
         meta.update(plausibility_passed=int(pl.loc[applicable, "ok"].astype(bool).sum()),
                     plausibility_applicable=int(applicable.sum()))
-    return QuantitiesResult(rows, exact, meta)
+    return exact, meta
 
 
 def _level_name(label: str, level) -> str:

@@ -91,10 +91,6 @@ class FidelityResult(Result):
         self.notes = notes
 
     @property
-    def summary(self) -> pd.DataFrame:
-        return self._table.copy()
-
-    @property
     def score(self) -> dict[str, dict[str, int]]:
         t = self._table
         out = {}

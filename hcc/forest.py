@@ -90,57 +90,16 @@ def forest_plot(summary: pd.DataFrame, ax=None, label_col: str | None = None, hr
     The point area is proportional to the number of patients when *n* is given.
     """
     import matplotlib.pyplot as plt
-    from matplotlib.transforms import blended_transform_factory
 
-    if not isinstance(summary, pd.DataFrame):
-        raise DataError("forest_plot needs a table (DataFrame) of hazard ratios")
-    for c in (hr, lower, upper):
-        if c not in summary.columns:
-            raise DataError(f"column '{c}' is not in the table")
-    if label_col is not None and label_col not in summary.columns:
-        raise DataError(f"column '{label_col}' is not in the table")
-    if len(summary) == 0:
-        raise DataError("the table has no rows to plot")
-    p = p if (p is not None and p in summary.columns) else None
-    n = n if (n is not None and n in summary.columns) else None
+    p, n = _check_columns(summary, hr, lower, upper, p, n, label_col)
     rows = _rows(summary, label_col, p_interaction)
-    nrow = len(rows)
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 0.32 * nrow + 1.6))
-    ys = np.arange(nrow)[::-1].astype(float)
-    vals = summary[[hr, lower, upper]].to_numpy(dtype=float)
-    finite = vals[np.isfinite(vals) & (vals > 0 if log_scale else True)]
-    if finite.size:
-        lo, hi = float(finite.min()), float(finite.max())
-    else:
-        lo, hi = ref_line / 2, ref_line * 2
-    lo, hi = min(lo, ref_line), max(hi, ref_line)
-    if log_scale:
-        span = np.log(hi / lo) if hi > lo else 1.0
-        xlim = (lo / np.exp(0.08 * span), hi * np.exp(0.08 * span))
-    else:
-        span = hi - lo if hi > lo else 1.0
-        xlim = (lo - 0.08 * span, hi + 0.08 * span)
+        _, ax = plt.subplots(figsize=(9, 0.32 * len(rows) + 1.6))
+    ys = np.arange(len(rows))[::-1].astype(float)
+    xlim = _x_limits(summary[[hr, lower, upper]].to_numpy(dtype=float), ref_line, log_scale)
     nmax = float(np.nanmax(summary[n].to_numpy(dtype=float))) if n else 1.0
-    trans = blended_transform_factory(ax.transAxes, ax.transData)
-    # text columns right of the axes, placed in points from its right edge so that they never
-    # overlap whatever the figure's width
-    def put(offset_pt, y, text, **kw):
-        ax.annotate(text, xy=(1, y), xycoords=trans, xytext=(offset_pt, 0),
-                    textcoords="offset points", ha="left", va="center", **kw)
-
-    x_n, x_hr = 8, (44 if n else 8)
-    x_p = x_hr + 100
-    heads = [(x_n, "n")] if n else []
-    heads.append((x_hr, "HR (95% CI)"))
-    if p:
-        heads.append((x_p, "P"))
-    top = nrow
-    for x, h in heads:
-        put(x, top - 0.4, h, fontweight="bold", fontsize=9)
-    labels = []
-    for y, (lab, r, header, htxt) in zip(ys, rows):
-        labels.append(lab)
+    put, x_n, x_hr, x_p = _text_columns(ax, len(rows), n, p)
+    for y, (_, r, header, htxt) in zip(ys, rows):
         if header:
             if htxt:
                 put(x_n, y, htxt, fontsize=8, style="italic")
@@ -160,6 +119,66 @@ def forest_plot(summary: pd.DataFrame, ax=None, label_col: str | None = None, hr
         put(x_hr, y, txt, fontsize=9)
         if p:
             put(x_p, y, format_p(float(r[p]), digits=3), fontsize=9)
+    _style_axes(ax, rows, ys, xlim, ref_line, log_scale, xlabel, favours, title)
+    return ax
+
+
+def _check_columns(summary, hr, lower, upper, p, n, label_col):
+    """The table's problems as DataError; the *p* and *n* columns present (else None)."""
+    if not isinstance(summary, pd.DataFrame):
+        raise DataError("forest_plot needs a table (DataFrame) of hazard ratios")
+    for c in (hr, lower, upper):
+        if c not in summary.columns:
+            raise DataError(f"column '{c}' is not in the table")
+    if label_col is not None and label_col not in summary.columns:
+        raise DataError(f"column '{label_col}' is not in the table")
+    if len(summary) == 0:
+        raise DataError("the table has no rows to plot")
+    return (p if (p is not None and p in summary.columns) else None,
+            n if (n is not None and n in summary.columns) else None)
+
+
+def _x_limits(vals: np.ndarray, ref_line: float, log_scale: bool) -> tuple[float, float]:
+    """Every estimate and limit and the no-effect line, with 8% of the span either side."""
+    finite = vals[np.isfinite(vals) & (vals > 0 if log_scale else True)]
+    if finite.size:
+        lo, hi = float(finite.min()), float(finite.max())
+    else:
+        lo, hi = ref_line / 2, ref_line * 2
+    lo, hi = min(lo, ref_line), max(hi, ref_line)
+    if log_scale:
+        span = np.log(hi / lo) if hi > lo else 1.0
+        return (lo / np.exp(0.08 * span), hi * np.exp(0.08 * span))
+    span = hi - lo if hi > lo else 1.0
+    return (lo - 0.08 * span, hi + 0.08 * span)
+
+
+def _text_columns(ax, nrow: int, n, p):
+    """The text columns right of the axes, placed in points from its right edge so that they
+    never overlap whatever the figure's width: (put, x of n, x of HR, x of P), headers drawn."""
+    from matplotlib.transforms import blended_transform_factory
+
+    trans = blended_transform_factory(ax.transAxes, ax.transData)
+
+    def put(offset_pt, y, text, **kw):
+        ax.annotate(text, xy=(1, y), xycoords=trans, xytext=(offset_pt, 0),
+                    textcoords="offset points", ha="left", va="center", **kw)
+
+    x_n, x_hr = 8, (44 if n else 8)
+    x_p = x_hr + 100
+    heads = [(x_n, "n")] if n else []
+    heads.append((x_hr, "HR (95% CI)"))
+    if p:
+        heads.append((x_p, "P"))
+    for x, h in heads:
+        put(x, nrow - 0.4, h, fontweight="bold", fontsize=9)
+    return put, x_n, x_hr, x_p
+
+
+def _style_axes(ax, rows, ys, xlim, ref_line, log_scale, xlabel, favours, title) -> None:
+    """No-effect line, log axis, row labels (subgroup headers bold), captions and title."""
+    from matplotlib.transforms import blended_transform_factory
+
     ax.axvline(ref_line, color="0.4", lw=1, ls="--", zorder=1)
     if log_scale:
         ax.set_xscale("log")
@@ -169,9 +188,9 @@ def forest_plot(summary: pd.DataFrame, ax=None, label_col: str | None = None, hr
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     ax.set_xlim(*xlim)
-    ax.set_ylim(-0.7, nrow - 0.1)
+    ax.set_ylim(-0.7, len(rows) - 0.1)
     ax.set_yticks(ys)
-    ax.set_yticklabels(labels, fontsize=9)
+    ax.set_yticklabels([lab for lab, _, _, _ in rows], fontsize=9)
     for tick, (_, _, header, _) in zip(ax.get_yticklabels(), rows):
         if header:
             tick.set_fontweight("bold")
@@ -187,4 +206,3 @@ def forest_plot(summary: pd.DataFrame, ax=None, label_col: str | None = None, hr
         ax.annotate(f"{right} →", (ref_line, 0), xytext=(6, -32), ha="left", **kw)
     if title:
         ax.set_title(title, loc="left", fontsize=10)
-    return ax

@@ -61,10 +61,6 @@ class LandmarkResult(Result):
         self.notes = (f"Landmark: patients alive and in follow-up at {at:g} (n = {land.n}; "
                       f"{excluded} left out: death or censoring before {at:g}); time restarts at {at:g}.",)
 
-    @property
-    def summary(self) -> pd.DataFrame:
-        return self._table.copy()
-
     def plot(self, axes=None, **kwargs):
         """Two panels: the naive curves from 0 and the landmark curves from L; returns the axes."""
         import matplotlib.pyplot as plt
@@ -145,10 +141,6 @@ class SurvivalRatesResult(Result):
         self.title = f"Survival rates at fixed times ({time})"
         self.notes = (f"Per group: Kaplan–Meier S(t) with R's '{conf_type}' CI "
                       f"({100 * (1 - alpha):g}%); difference: Greenwood SEs, Wald CI and P.",)
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        return self._table.copy()
 
 
 def survival_rates(df: pd.DataFrame, time: str, event: str, group: str, times, conf_type: str = "log",

@@ -138,6 +138,26 @@ TABLE1_LABELS = {
     "metastases": "Metastases", "child_pugh": "Child–Pugh", "bclc": "BCLC",
     "afp_gt400": "AFP > 400 ng/mL",
 }
+#: Table 1's layout as printed: the row labels ("Surgery (%)") and the labels of the level
+#: rows ("PS 0", "≤ 3") in the paper's order. A 0/1 variable without level labels prints
+#: one row, its 1s (``hcc.table_one(..., labels=TABLE1_ROW_LABELS, levels=TABLE1_LEVELS)``).
+TABLE1_ROW_LABELS = {
+    "age": "Age (years)", "sex": "Sex", "ecog": "ECOG (%)", "etiology": "Cause (%)",
+    "surgery": "Surgery (%)", "tace": "TACE (%)", "ablation": "Ablation (%)",
+    "tumor_number_gt3": "Number (%)", "tumor_size_gt5": "Size (%)", "pvtt": "PVTT (%)",
+    "metastases": "Metastases (%)", "child_pugh": "Child–Pugh (%)", "bclc": "BCLC (%)",
+    "afp_gt400": "AFP (%)",
+}
+TABLE1_LEVELS = {
+    "sex": {"Male": "Male", "Female": "Female"},
+    "ecog": {0: "PS 0", 1: "PS 1"},
+    "etiology": {"HBV": "HBV", "HCV": "HCV", "HBV+HCV": "HBV + HCV"},
+    "tumor_number_gt3": {0: "≤ 3", 1: "> 3"},
+    "tumor_size_gt5": {0: "≤ 5 cm", 1: "> 5 cm"},
+    "child_pugh": {"A": "Class A", "B7": "Class B7"},
+    "bclc": {"B": "Stage B", "C": "Stage C"},
+    "afp_gt400": {0: "≤ 400 ng/mL", 1: "> 400 ng/mL"},
+}
 
 # --------------------------------------------------------------------------- survival
 EVENTS = {  # (TKI, TKI-ICI)
@@ -320,11 +340,4 @@ INCONSISTENCIES = {
         "book keeps the standard definition, so the Table 3 TACE row is excluded from the "
         "fidelity score and shown as a conflict."
     ),
-}
-
-#: Facts quoted in the text that are not statistics but set the scene.
-TEXT_FACTS = {
-    "assessment_interval_months": (2, 3),  # mRECIST every 2–3 months
-    "hbv_without_antiviral": 4,
-    "median_age_overall": AGE["Overall"][0],
 }

@@ -39,6 +39,117 @@ def group_colors(groups: Sequence, colors: Mapping | Sequence | None = None) -> 
     return out
 
 
+# --------------------------------------------------------------------------- free space
+#: Where a label or legend may go, in the order tried when several are equally empty:
+#: (x, y, horizontal, vertical alignment) in axes fraction.
+LABEL_SPOTS = ((0.03, 0.05, "left", "bottom"), (0.97, 0.05, "right", "bottom"),
+               (0.97, 0.95, "right", "top"), (0.03, 0.95, "left", "top"),
+               (0.5, 0.05, "center", "bottom"), (0.5, 0.95, "center", "top"))
+LEGEND_SPOTS = ("upper right", "lower left", "lower right", "upper left", "center right")
+_MARGIN = 0.02  # axes fraction kept free around a label (the layout may still shrink the axes)
+
+
+def curve_points(ax, step: float = 0.004):
+    """Every line drawn on *ax* as points in axes fraction, at most *step* apart along each
+    segment; step curves (``drawstyle="steps-post"``) include their vertical drops."""
+    import numpy as np
+    from matplotlib import cbook
+
+    to_axes = ax.transData + ax.transAxes.inverted()
+    out = []
+    for line in ax.lines:
+        xy = np.asarray(line.get_xydata(), dtype=float)
+        xy = xy[np.isfinite(xy).all(axis=1)] if xy.size else xy.reshape(0, 2)
+        if not line.get_visible() or len(xy) == 0:
+            continue
+        style = line.get_drawstyle() or "default"
+        if style.startswith("steps") and len(xy) > 1:
+            fn = {"steps-pre": cbook.pts_to_prestep, "steps": cbook.pts_to_prestep,
+                  "steps-mid": cbook.pts_to_midstep}.get(style, cbook.pts_to_poststep)
+            xy = np.column_stack(fn(xy[:, 0], xy[:, 1]))
+        pts = to_axes.transform(xy)
+        if line.get_linestyle() not in ("None", "none", "", " ") and len(pts) > 1:
+            seg = [np.linspace(a, b, max(2, int(np.hypot(*(b - a)) / step) + 1))
+                   for a, b in zip(pts[:-1], pts[1:])]
+            pts = np.concatenate(seg)
+        out.append(pts)
+    return np.concatenate(out) if out else np.empty((0, 2))
+
+
+def _axes_box(artist, ax, renderer, margin: float = _MARGIN):
+    """(x0, y0, x1, y1) of *artist* in axes fraction, widened by *margin*."""
+    bb = artist.get_window_extent(renderer).transformed(ax.transAxes.inverted())
+    return bb.x0 - margin, bb.y0 - margin, bb.x1 + margin, bb.y1 + margin
+
+
+def _hits(points, box) -> int:
+    x0, y0, x1, y1 = box
+    return int(((points[:, 0] >= x0) & (points[:, 0] <= x1)
+                & (points[:, 1] >= y0) & (points[:, 1] <= y1)).sum())
+
+
+def _overlap(a, b) -> bool:
+    return a is not None and b is not None and a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _first_free(candidates, place, box, points, avoid=None) -> int:
+    """Apply each candidate (``place(c)``) until one leaves ``box()`` free of *points* and off
+    *avoid*; else keep the one covering the fewest. Returns the points it covers."""
+    best = None
+    for c in candidates:
+        place(c)
+        b = box()
+        n = _hits(points, b) + (10 ** 6 if _overlap(b, avoid) else 0)
+        if n == 0:
+            return 0
+        if best is None or n < best[0]:
+            best = (n, c)
+    place(best[1])
+    return best[0]
+
+
+def _set_spot(label, spot) -> None:
+    x, y, ha, va = spot
+    label.set_position((x, y))
+    label.set_horizontalalignment(ha)
+    label.set_verticalalignment(va)
+
+
+def keep_clear(ax, legend=None, label=None, outside: bool = True):
+    """Move *legend* (a Legend of *ax*) and then *label* (a Text in axes fraction) to where no
+    curve of *ax* is, each time the figure is drawn — that is, on its final layout (a later
+    ``subplots_adjust`` changes how much of the axes a legend covers).
+
+    The legend takes the first corner of :data:`LEGEND_SPOTS` that covers no curve point
+    (:func:`curve_points`); when every corner would and *outside*, it goes beside the axes on
+    the right. The label then takes the first spot of :data:`LABEL_SPOTS` that covers no curve
+    and not the legend (else the spot covering the fewest points).
+    """
+    from matplotlib.artist import Artist
+
+    class _Mover(Artist):  # invisible: drawn first (lowest zorder), it only moves the others
+        def draw(self, renderer):
+            points = curve_points(ax)
+            legend_box = None
+            if legend is not None:
+                legend.set_bbox_to_anchor(None)
+                if _first_free(LEGEND_SPOTS, legend.set_loc,
+                               lambda: _axes_box(legend, ax, renderer, margin=0.01), points) and outside:
+                    legend.set_loc("upper left")
+                    legend.set_bbox_to_anchor((1.01, 1.0), transform=ax.transAxes)
+                lb = _axes_box(legend, ax, renderer, margin=0.0)
+                legend_box = lb if lb[0] < 1 and lb[2] > 0 else None  # beside the axes: no clash
+            if label is not None:
+                _first_free(LABEL_SPOTS, lambda spot: _set_spot(label, spot),
+                            lambda: _axes_box(label, ax, renderer), points, legend_box)
+
+    mover = _Mover()
+    mover.set_zorder(-1e9)
+    ax.add_artist(mover)
+    mover.draw(ax.figure._get_renderer())  # placed now too (positions readable before a draw)
+    return mover
+
+
 def _humanize(key: str) -> str:
     text = str(key).replace("_", " ").strip()
     return text[:1].upper() + text[1:]

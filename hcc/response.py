@@ -7,15 +7,13 @@ chosen (Yates-corrected chi-square by default, as the paper; ``"chi2"`` or ``"fi
 """
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import pandas as pd
 
 from hcc._format import format_p
-from hcc._results import Result, escape_frame_html
+from hcc._results import Result
 from hcc.errors import DataError, ParameterError
-from hcc.tables import TESTS, compare_categorical
+from hcc.tables import TESTS, compare_categorical, test_phrase
 
 CATEGORIES = ("CR", "PR", "SD", "PD")
 NOT_EVALUABLE = "NE"
@@ -80,10 +78,9 @@ class ResponseResult(Result):
                                      (None, ["DCR", "PD"] + [c for c in cats if c not in CATEGORIES[:4]])]
         return out
 
-    def _repr_html_(self) -> str:
+    def _display(self) -> pd.DataFrame:
         s = self.summary
         shown = pd.DataFrame(index=s.index)
-        level = int(round(100 * (1 - self.alpha)))
         for a in self.arms:
             cells = []
             for r in s.index:
@@ -93,10 +90,12 @@ class ResponseResult(Result):
                 cells.append(text)
             shown[f"{a} (n={int(self.counts[a].sum())})"] = cells
         shown["P"] = [format_p(p) for p in s["P"]]
-        body = escape_frame_html(shown, caption=self.title)
-        notes = list(self.notes) + [f"ORR = CR + PR; DCR = CR + PR + SD; {level}% Clopper–Pearson CI; "
-                                    f"P: {'Fisher exact' if self.test == 'fisher' else 'chi-square' + (' with Yates correction' if self.test == 'yates' else '')}."]
-        return body + "".join(f"<p class='hcc-note'>{html.escape(n)}</p>" for n in notes)
+        return shown
+
+    def _display_notes(self) -> tuple[str, ...]:
+        level = int(round(100 * (1 - self.alpha)))
+        return tuple(self.notes) + (f"ORR = CR + PR; DCR = CR + PR + SD; {level}% Clopper–Pearson CI; "
+                                    f"P: {test_phrase(self.test)}.",)
 
     def hidden(self, mask) -> pd.DataFrame:
         """Category × arm: True where a masked figure hides the bar.

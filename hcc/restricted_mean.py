@@ -43,8 +43,8 @@ DEFAULT_TAU_RULE = ("the smallest of the groups' largest follow-up times (a grou
                     "ends at 0 does not limit τ: its area stops growing there)")
 
 
-def _rmst_one(t: np.ndarray, e: np.ndarray, tau: float) -> tuple[float, float]:
-    """(RMST, SE) of one Kaplan–Meier curve, as R ``survmean`` with ``end.time = tau``."""
+def _rmst_one(t: np.ndarray, e: np.ndarray, tau: float) -> tuple[float, float, tuple]:
+    """(RMST, SE, (times, S)) of one Kaplan–Meier curve, as R ``survmean`` with ``end.time = tau``."""
     times = np.unique(t)
     n_risk = np.array([(t >= u).sum() for u in times], float)
     n_event = np.array([(e & (t == u)).sum() for u in times], float)
@@ -53,14 +53,14 @@ def _rmst_one(t: np.ndarray, e: np.ndarray, tau: float) -> tuple[float, float]:
         hh = np.where(n_risk - n_event == 0, 0.0, n_event / (n_risk * (n_risk - n_event)))
     keep = times <= tau
     if not keep.any():
-        return float(tau), 0.0
+        return float(tau), 0.0, (times, surv)
     tt = np.r_[times[keep], tau]
     ss = np.r_[surv[keep], surv[keep][-1]]
     hh = np.r_[hh[keep], 0.0]
     rect = np.diff(np.r_[0.0, tt]) * np.r_[1.0, ss[:-1]]
     after = np.cumsum(rect[1:][::-1])  # area from t_j to tau, last time first
     var = float(np.sum(after ** 2 * hh[::-1][1:]))
-    return float(rect.sum()), float(np.sqrt(var))
+    return float(rect.sum()), float(np.sqrt(var)), (times, surv)
 
 
 class RMSTResult(Result):
@@ -81,10 +81,6 @@ class RMSTResult(Result):
         self.title = f"Restricted mean survival time up to τ = {tau:g} ({time})"
         self.notes = (f"τ: {tau_rule}.",
                       "RMST and SE as R print(survfit(...), rmean = τ); normal (Wald) CI.")
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        return self._table.copy()
 
     def plot(self, ax=None, xlabel="Months", colors=None):
         """Kaplan–Meier curves with the area up to τ shaded; returns the Axes."""
@@ -161,6 +157,25 @@ def rmst(df: pd.DataFrame, time: str, event: str, group: str | None = None, tau:
         codes, levels = np.zeros(t.size, np.int64), ["All"]
     else:
         codes, levels = group_codes(df, group)
+    tau, rule = _tau(t, e, codes, levels, tau, clip, time, group)
+    q = norm.isf(alpha / 2)
+    rows, curves = [], {}
+    for k, g in enumerate(levels):
+        sel = codes == k
+        m, se, curves[g] = _rmst_one(t[sel], e[sel], tau)
+        rows.append({"group": g, "n": int(sel.sum()), "events": int(e[sel].sum()), "tau": tau,
+                     "rmst": m, "se": se, "lower": m - q * se, "upper": m + q * se})
+    table = pd.DataFrame(rows).set_index("group")
+    table.index.name = None
+    difference = _differences(table, levels, q)
+    res = RMSTResult(table, difference, tau, rule, time, group)
+    res._curves = curves
+    return res
+
+
+def _tau(t, e, codes, levels, tau, clip: bool, time: str, group) -> tuple[float, str]:
+    """τ and the rule that gave it: the default (``DEFAULT_TAU_RULE``), or the user's, checked
+    against the last follow-up of each group whose curve has not reached 0."""
     last, ends_at_zero = {}, {}
     for k, g in enumerate(levels):
         tg, eg = t[codes == k], e[codes == k]
@@ -169,35 +184,27 @@ def rmst(df: pd.DataFrame, time: str, event: str, group: str | None = None, tau:
     open_ = {g: v for g, v in last.items() if not ends_at_zero[g]}
     limit = min(open_.values()) if open_ else max(last.values())
     if tau is None:
-        tau, rule = limit, DEFAULT_TAU_RULE + f" = {limit:g}"
-    else:
-        try:
-            tau = float(tau)
-        except (TypeError, ValueError):
-            raise DataError(f"tau must be a number, not {tau!r}") from None
-        if not np.isfinite(tau) or tau <= 0:
-            raise DataError(f"tau must be a positive number of {time} units, not {tau!r}")
-        rule = "chosen by the user"
-        if tau > limit:
-            short = min(open_, key=open_.get) if open_ else max(last, key=last.get)
-            why = (f"tau = {tau:g} is beyond the data: the last follow-up time "
-                   + (f"of group '{short}' " if group is not None else "") + f"is {limit:g}")
-            if not clip:
-                raise DataError(why + f"; choose tau <= {limit:g}")
-            tau, rule = limit, why + f", so τ = {limit:g} was used instead"
-    q = norm.isf(alpha / 2)
-    rows, curves = [], {}
-    for k, g in enumerate(levels):
-        sel = codes == k
-        m, se = _rmst_one(t[sel], e[sel], tau)
-        rows.append({"group": g, "n": int(sel.sum()), "events": int(e[sel].sum()), "tau": tau,
-                     "rmst": m, "se": se, "lower": m - q * se, "upper": m + q * se})
-        times = np.unique(t[sel])
-        n_risk = np.array([(t[sel] >= u).sum() for u in times], float)
-        n_ev = np.array([(e[sel] & (t[sel] == u)).sum() for u in times], float)
-        curves[g] = (times, np.cumprod(1 - n_ev / n_risk))
-    table = pd.DataFrame(rows).set_index("group")
-    table.index.name = None
+        return limit, DEFAULT_TAU_RULE + f" = {limit:g}"
+    try:
+        tau = float(tau)
+    except (TypeError, ValueError):
+        raise DataError(f"tau must be a number, not {tau!r}") from None
+    if not np.isfinite(tau) or tau <= 0:
+        raise DataError(f"tau must be a positive number of {time} units, not {tau!r}")
+    if tau <= limit:
+        return tau, "chosen by the user"
+    short = min(open_, key=open_.get) if open_ else max(last, key=last.get)
+    why = (f"tau = {tau:g} is beyond the data: the last follow-up time "
+           + (f"of group '{short}' " if group is not None else "") + f"is {limit:g}")
+    if not clip:
+        raise DataError(why + f"; choose tau <= {limit:g}")
+    return limit, why + f", so τ = {limit:g} was used instead"
+
+
+def _differences(table: pd.DataFrame, levels, q: float) -> pd.DataFrame:
+    """Each group vs the first: difference and ratio of RMST with CI and P (delta method)."""
+    from scipy.stats import norm
+
     diffs = []
     ref = levels[0]
     for g in levels[1:]:
@@ -215,6 +222,4 @@ def rmst(df: pd.DataFrame, time: str, event: str, group: str | None = None, tau:
     difference = pd.DataFrame(diffs).set_index("comparison") if diffs else pd.DataFrame()
     if len(difference):
         difference.index.name = None
-    res = RMSTResult(table, difference, tau, rule, time, group)
-    res._curves = curves
-    return res
+    return difference

@@ -8,15 +8,13 @@ any adverse event. P compares patients with vs without across arms with the test
 """
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import pandas as pd
 
 from hcc._format import format_p
-from hcc._results import Result, escape_frame_html
+from hcc._results import Result, escape_frame_html, notes_html
 from hcc.errors import DataError, ParameterError
-from hcc.tables import TESTS, compare_categorical
+from hcc.tables import TESTS, compare_categorical, test_phrase
 
 AE_COLUMNS = ("term", "grade")
 OPTIONAL_FLAGS = ("immune_related", "led_to_discontinuation")
@@ -95,9 +93,8 @@ class SafetyResult(Result):
         if len(self.by_term):
             body += escape_frame_html(fmt(self.by_term, ["any ", "severe "]),
                                       caption=f"By term (any grade; grade ≥ {self.grade_min_severe})")
-        notes = list(self.notes) + [f"Patients counted once per row; P: "
-                                    f"{'Fisher exact' if self.test == 'fisher' else 'chi-square' + (' with Yates correction' if self.test == 'yates' else '')}."]
-        return body + "".join(f"<p class='hcc-note'>{html.escape(n)}</p>" for n in notes)
+        return body + notes_html(self.notes + (f"Patients counted once per row; P: "
+                                               f"{test_phrase(self.test)}.",))
 
     def plot(self, ax=None, top: int | None = 15, severe: bool = False, colors=None, mask=None):
         """Horizontal bars (seaborn) of the percentage of patients per term by arm; returns the Axes.
@@ -169,6 +166,33 @@ def safety_table(ae: pd.DataFrame, df: pd.DataFrame, arm: str, patient_id: str =
     R parity: per row ``chisq.test(rbind(with, without))`` (Yates on 2×2) or
     ``fisher.test``, as for Table 1.
     """
+    grade, flags, notes = _checked(ae, df, arm, patient_id, test, grade_min_severe)
+    pid_arm = df.set_index(df[patient_id].astype(str))[arm]
+    arms = sorted(df[arm].unique(), key=str)
+    n = pid_arm.value_counts().reindex(arms, fill_value=0)
+    ae_pid = ae[patient_id].astype(str).to_numpy()
+    term = ae["term"].astype(str).to_numpy()
+
+    def row(mask):
+        return _count_row(_patients_with(mask, ae_pid, pid_arm, arms), n, arms, test)
+
+    severe = grade >= grade_min_severe
+    rows = {"Any AE": row(np.ones(len(ae), dtype=bool)), f"Grade ≥ {grade_min_severe} AE": row(severe)}
+    if flags["immune_related"] is not None:
+        rows["Immune-related AE"] = row(flags["immune_related"])
+    if flags["led_to_discontinuation"] is not None:
+        rows["AE leading to discontinuation"] = row(flags["led_to_discontinuation"])
+    summary = pd.DataFrame.from_dict(rows, orient="index")
+    summary.index.name = "adverse events"
+    by_term = _by_term(term, severe, row, arms)
+    immune = _flag_table(flags["immune_related"], term, ae_pid, pid_arm, arms)
+    disc = _flag_table(flags["led_to_discontinuation"], term, ae_pid, pid_arm, arms)
+    return SafetyResult(summary, by_term, immune, disc, n, grade_min_severe, test, arm, notes)
+
+
+def _checked(ae, df, arm, patient_id, test, grade_min_severe):
+    """The inputs' problems as DataError / ParameterError; (grades as ints, flag → bool array
+    or None when the column is absent, notes)."""
     if test not in TESTS:
         raise ParameterError(f"test must be one of {', '.join(TESTS)}; got {test!r}.")
     if grade_min_severe not in (1, 2, 3, 4, 5):
@@ -200,8 +224,7 @@ def safety_table(ae: pd.DataFrame, df: pd.DataFrame, arm: str, patient_id: str =
         raise DataError(f"Adverse-event grades must be whole numbers from 1 to 5 (CTCAE); found {vals}.")
     if ae["term"].isna().any():
         raise DataError(f"{int(ae['term'].isna().sum())} adverse event(s) have no term.")
-    notes = []
-    flags = {}
+    notes, flags = [], {}
     for flag in OPTIONAL_FLAGS:
         if flag in ae.columns:
             v = pd.to_numeric(ae[flag], errors="coerce")
@@ -211,39 +234,28 @@ def safety_table(ae: pd.DataFrame, df: pd.DataFrame, arm: str, patient_id: str =
         else:
             flags[flag] = None
             notes.append(f"The adverse-event table has no '{flag}' column; that table is empty.")
+    return grade.to_numpy(dtype=int), flags, notes
 
-    pid_arm = df.set_index(df[patient_id].astype(str))[arm]
-    arms = sorted(df[arm].unique(), key=str)
-    n = pid_arm.value_counts().reindex(arms, fill_value=0)
-    ae_pid = ae[patient_id].astype(str).to_numpy()
-    grade = grade.to_numpy(dtype=int)
-    term = ae["term"].astype(str).to_numpy()
-    all_rows = np.ones(len(ae), dtype=bool)
 
-    def row(mask):
-        yes = _patients_with(mask, ae_pid, pid_arm, arms)
-        rec = {}
-        for a in arms:
-            rec[f"{a} n"] = int(yes[a])
-            rec[f"{a} %"] = 100 * yes[a] / n[a] if n[a] else np.nan
-        rec["Overall n"] = int(yes.sum())
-        rec["Overall %"] = 100 * yes.sum() / n.sum()
-        rec["P"] = _p_across(yes, n, test)
-        return rec
+def _count_row(yes: pd.Series, n: pd.Series, arms, test: str) -> dict:
+    """Patients with the event per arm: n and % of the arm, Overall, and the P across arms."""
+    rec = {}
+    for a in arms:
+        rec[f"{a} n"] = int(yes[a])
+        rec[f"{a} %"] = 100 * yes[a] / n[a] if n[a] else np.nan
+    rec["Overall n"] = int(yes.sum())
+    rec["Overall %"] = 100 * yes.sum() / n.sum()
+    rec["P"] = _p_across(yes, n, test)
+    return rec
 
-    rows = {"Any AE": row(all_rows), f"Grade ≥ {grade_min_severe} AE": row(grade >= grade_min_severe)}
-    if flags["immune_related"] is not None:
-        rows["Immune-related AE"] = row(flags["immune_related"])
-    if flags["led_to_discontinuation"] is not None:
-        rows["AE leading to discontinuation"] = row(flags["led_to_discontinuation"])
-    summary = pd.DataFrame.from_dict(rows, orient="index")
-    summary.index.name = "adverse events"
 
+def _by_term(term: np.ndarray, severe: np.ndarray, row, arms) -> pd.DataFrame:
+    """Any grade and severe per term, most frequent first (*row* counts one event mask)."""
     term_rows = {}
     for t in pd.unique(term):
         m = term == t
         anyr = row(m)
-        sev = row(m & (grade >= grade_min_severe))
+        sev = row(m & severe)
         rec = {}
         for a in arms:
             rec[f"{a} any n"] = anyr[f"{a} n"]
@@ -259,16 +271,15 @@ def safety_table(ae: pd.DataFrame, df: pd.DataFrame, arm: str, patient_id: str =
     if len(by_term):
         by_term = by_term.rename_axis("term").reset_index()
         by_term = by_term.sort_values(["Overall any n", "term"], ascending=[False, True]).set_index("term")
+    return by_term
 
-    def flag_table(mask):
-        if mask is None or not mask.any():
-            return pd.DataFrame(columns=arms, dtype=int).rename_axis("term")
-        rec = {}
-        for t in pd.unique(term[mask]):
-            rec[t] = _patients_with(mask & (term == t), ae_pid, pid_arm, arms)
-        out = pd.DataFrame(rec).T.rename_axis("term")
-        return out.loc[out.sum(axis=1).sort_values(ascending=False, kind="stable").index]
 
-    immune = flag_table(flags["immune_related"])
-    disc = flag_table(flags["led_to_discontinuation"])
-    return SafetyResult(summary, by_term, immune, disc, n, grade_min_severe, test, arm, notes)
+def _flag_table(mask, term, ae_pid, pid_arm, arms) -> pd.DataFrame:
+    """Patients per term and arm among the flagged events (immune-related, discontinuation)."""
+    if mask is None or not mask.any():
+        return pd.DataFrame(columns=arms, dtype=int).rename_axis("term")
+    rec = {}
+    for t in pd.unique(term[mask]):
+        rec[t] = _patients_with(mask & (term == t), ae_pid, pid_arm, arms)
+    out = pd.DataFrame(rec).T.rename_axis("term")
+    return out.loc[out.sum(axis=1).sort_values(ascending=False, kind="stable").index]

@@ -72,10 +72,6 @@ class EValueResult(Result):
             ("common outcome: RR = (1 − 0.5^√HR) / (1 − 0.5^√(1/HR))" if measure == "HR" else "common outcome: RR ≈ √OR")
         self.title = f"E-value (VanderWeele & Ding 2017; {measure}, {outcome})"
 
-    @property
-    def summary(self) -> pd.DataFrame:
-        return self._table.copy()
-
 
 def evalue(estimate: float, lower: float | None = None, upper: float | None = None,
            measure: str = "HR", rare: bool = False) -> EValueResult:

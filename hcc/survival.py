@@ -30,7 +30,6 @@ What hcc adds (lifelines lacks it; R parity, survival 3.5)
 """
 from __future__ import annotations
 
-import html
 import warnings
 from dataclasses import dataclass
 
@@ -38,8 +37,8 @@ import numpy as np
 import pandas as pd
 
 from hcc._checks import event_array, group_codes, require_frame, time_array
-from hcc._format import format_p, format_time
-from hcc._results import Result, escape_frame_html
+from hcc._format import format_estimate, format_p, format_time
+from hcc._results import Result
 from hcc.errors import DataError, ParameterError, StatisticalWarning
 
 #: R's ``sqrt(.Machine$double.eps)``, the tolerance of its median rule.
@@ -392,16 +391,16 @@ class KMResult(Result):
             self._logrank = LogrankResult(arr, self.groups, self.group_col)
         return self._logrank
 
-    def _repr_html_(self) -> str:
+    def _display(self) -> pd.DataFrame:
         shown = self.summary.copy()
         for col in ("median", "lower", "upper"):
             shown[col] = [format_time(v) for v in shown[col]]
         level = int(round((1 - self.alpha) * 100))
-        shown = shown.rename(columns={"lower": f"{level}% CI lower", "upper": f"{level}% CI upper"})
-        body = escape_frame_html(shown, caption=self.title)
-        notes = list(self.notes) + [f"Confidence intervals: conf.type \"{self.conf_type}\" (R survfit); "
-                                    "NR = not reached."]
-        return body + "".join(f"<p class='hcc-note'>{html.escape(n)}</p>" for n in notes)
+        return shown.rename(columns={"lower": f"{level}% CI lower", "upper": f"{level}% CI upper"})
+
+    def _display_notes(self) -> tuple[str, ...]:
+        return tuple(self.notes) + (f"Confidence intervals: conf.type \"{self.conf_type}\" (R survfit); "
+                                    "NR = not reached.",)
 
     # ---- plot
     def plot(self, ax=None, ci=True, censors=True, at_risk=True, medians=True, logrank=True,
@@ -415,7 +414,7 @@ class KMResult(Result):
         """
         import matplotlib.pyplot as plt
 
-        from hcc.plots import group_colors
+        from hcc.plots import group_colors, keep_clear
 
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 5))
@@ -452,12 +451,13 @@ class KMResult(Result):
         ax.set_ylabel(ylabel)
         if title:
             ax.set_title(title)
-        if self.group_col:
-            ax.legend(loc="upper right", frameon=False)
+        legend = ax.legend(frameon=False, fontsize=9 if len(self.groups) > 4 else None) \
+            if self.group_col else None
         lr = self.logrank if logrank else None
-        if lr is not None:
-            ax.text(0.03, 0.05, f"Log-rank P {format_p(lr.p, digits=4, prefix=True)}",
-                    transform=ax.transAxes, fontsize=9)
+        label = None if lr is None else ax.text(
+            0.03, 0.05, f"Log-rank P {format_p(lr.p, digits=3, prefix=True)}",
+            transform=ax.transAxes, fontsize=9)
+        keep_clear(ax, legend=legend, label=label)  # where no curve is, on the final layout
         if at_risk:
             table = self.n_at_risk(ticks)
             ax.annotate("Number at risk", xy=(-0.06, -0.16), xycoords="axes fraction", fontsize=8,
@@ -632,6 +632,11 @@ class FollowupResult(Result):
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame([{"method": self.method, "n": self.n, "median": self.median,
                               "lower": self.lower, "upper": self.upper}])
+
+    def text(self, digits: int = 1, ci: str | None = None) -> str:
+        """The median and its CI with one number of decimals (the paper prints 13.7):
+        ``"13.7 (13.2–35.4)"``, with ``ci="95% CI"`` ``"13.7 (95% CI 13.2–35.4)"``."""
+        return format_estimate(self.median, self.lower, self.upper, digits=digits, ci=ci)
 
 
 def median_followup(df: pd.DataFrame, time: str, event: str, method: str = "reverse_km",

@@ -12,18 +12,27 @@ non-normal.
 """
 from __future__ import annotations
 
-import html
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from hcc._checks import codes_levels, require_frame
 from hcc._format import format_p
-from hcc._results import Result, escape_frame_html
+from hcc._results import Result
 from hcc.errors import DataError, ParameterError
 
 TESTS = ("yates", "chi2", "fisher")
+
+
+def test_phrase(test: str) -> str:
+    """The categorical test in words, for a table's note: "chi-square with Yates correction"."""
+    if test == "fisher":
+        return "Fisher exact"
+    return "chi-square" + (" with Yates correction" if test == "yates" else "")
+
+
 TEST_LABELS = {"yates": "Chi-square (Yates)", "chi2": "Chi-square", "fisher": "Fisher exact",
                "kruskal": "Kruskal–Wallis", "anova": "ANOVA"}
 #: Maximum number of tables the exact r×c Fisher test enumerates before refusing.
@@ -247,6 +256,10 @@ def _smd_categorical(p1: np.ndarray, p2: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------- Table 1
+#: How a 0/1 variable is laid out: "one" row (the 1s, as the paper's "Surgery (%)") or its "levels".
+BINARY_LAYOUTS = ("one", "levels")
+
+
 class TableOneResult(Result):
     """Baseline characteristics by group.
 
@@ -256,7 +269,7 @@ class TableOneResult(Result):
         Index (variable, level); columns ``"Overall (n=N)"``, one ``"<group> (n=k)"`` per
         group, ``"P"`` (float, on the first row of each variable, NaN elsewhere), ``"test"``
         and, with ``smd=True``, ``"SMD"``. Cells are text: ``n (%)`` or
-        ``median [Q1, Q3]``.
+        ``median [Q1, Q3]``. A 0/1 variable shown as one row has the level ``""``.
     pvalues : Series
         P by variable (column name, not label), floats.
     notes : tuple of str
@@ -275,13 +288,12 @@ class TableOneResult(Result):
     def summary(self) -> pd.DataFrame:
         return self._table
 
-    def _repr_html_(self) -> str:
+    def _display(self) -> pd.DataFrame:
         shown = self._table.copy()
-        shown["P"] = [format_p(p) if isinstance(p, float) and not math.isnan(p) else "" for p in shown["P"]]
+        shown["P"] = [format_p(p) for p in shown["P"]]
         if "SMD" in shown:
             shown["SMD"] = ["" if pd.isna(v) else f"{v:.3f}" for v in shown["SMD"]]
-        body = escape_frame_html(shown, caption=self.title or None)
-        return body + "".join(f"<p class='hcc-note'>{html.escape(n)}</p>" for n in self.notes)
+        return shown
 
 
 def _is_continuous(s: pd.Series) -> bool:
@@ -293,12 +305,160 @@ def _is_continuous(s: pd.Series) -> bool:
     return int(np.sum(~pd.isna(u))) > 2
 
 
+def _is_binary(s: pd.Series, levels: list) -> bool:
+    """A 0/1 (or False/True) column: numeric or boolean, no level other than 0 and 1."""
+    if not (s.dtype == bool or pd.api.types.is_numeric_dtype(s)):
+        return False
+    return all(lev in (0, 1) for lev in levels)
+
+
 def _fmt_num(v: float, digits: int) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
 
+def _count_cell(n, denom, digits: int) -> str:
+    """``"n (%)"``; the percent is blank when the denominator is 0."""
+    return f"{n} ({_fmt_num(100 * n / denom if denom else float('nan'), digits)})"
+
+
+@dataclass
+class _Variable:
+    """The rows of one variable of Table 1 and what goes on its first row."""
+
+    rows: list  # (level text, cells: Overall then each group)
+    p: float
+    test: str
+    smd: float = float("nan")
+    counts: np.ndarray | None = None  # levels × groups (categorical variables)
+
+
+def _prepare(df, by, variables, nonnormal, test, labels):
+    """Checked arguments: (df without patients lacking a group, variables, continuous,
+    nonnormal, labels, notes)."""
+    if test not in TESTS:
+        raise ParameterError(f"test must be one of {', '.join(TESTS)}; got {test!r}.")
+    require_frame(df, {"group column": by})
+    variables = [c for c in df.columns if c != by] if variables is None else list(variables)
+    for v in variables:
+        require_frame(df, {"row of the table": v})
+    if by in variables:
+        raise DataError(f"The group column '{by}' cannot also be a row of the table.")
+    notes: list[str] = []
+    no_group = df[by].isna()
+    if no_group.any():
+        notes.append(f"{int(no_group.sum())} patient(s) without a value of '{by}' are left out.")
+        df = df.loc[~no_group]
+    if len(df) == 0:
+        raise DataError(f"No patient has a value of '{by}'.")
+    continuous = [v for v in variables if _is_continuous(df[v])]
+    nonnormal = continuous if nonnormal is None else list(nonnormal)
+    unknown_nn = [v for v in nonnormal if v not in variables]
+    if unknown_nn:
+        raise DataError(f"nonnormal lists column(s) that are not rows of the table: {', '.join(unknown_nn)}.")
+    return df, variables, continuous, nonnormal, dict(labels or {}), notes
+
+
+def _continuous(x, gcodes, k, nonnormal: bool, digits: int, smd: bool) -> _Variable:
+    """Median [Q1, Q3] and Kruskal–Wallis, or mean (SD) and ANOVA, on complete cases *x*."""
+    if nonnormal:
+        def cell(vals):
+            if vals.size == 0:
+                return ""
+            q1, med, q3 = quantile_type7(vals, [0.25, 0.5, 0.75])
+            return f"{_fmt_num(med, digits)} [{_fmt_num(q1, digits)}, {_fmt_num(q3, digits)}]"
+        level, tname, p = "median [Q1, Q3]", "kruskal", _kruskal_p(x, gcodes, k)
+    else:
+        def cell(vals):
+            if vals.size == 0:
+                return ""
+            sd = float(np.std(vals, ddof=1)) if vals.size > 1 else float("nan")
+            return f"{_fmt_num(float(vals.mean()), digits)} ({_fmt_num(sd, digits)})"
+        level, tname, p = "mean (SD)", "anova", _anova_p(x, gcodes, k)
+    out = _Variable([(level, [cell(x)] + [cell(x[gcodes == i]) for i in range(k)])], p, tname)
+    if smd and k >= 2:
+        vals = []
+        for i in range(k):
+            for j in range(i + 1, k):
+                a, b = x[gcodes == i], x[gcodes == j]
+                if a.size > 1 and b.size > 1:
+                    den = math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+                    vals.append(abs(a.mean() - b.mean()) / den if den > 0 else float("nan"))
+        out.smd = float(np.mean(vals)) if vals else float("nan")
+    return out
+
+
+def _categorical_test(tab: np.ndarray, test: str, label: str, notes: list) -> tuple[float, str]:
+    """P and test name of a levels × groups table (empty rows / columns left out, noted)."""
+    sub = tab[tab.sum(axis=1) > 0][:, tab.sum(axis=0) > 0]
+    tname = test
+    if sub.shape[0] < 2 or sub.shape[1] < 2:
+        p = float("nan")
+        notes.append(f"{label}: no test (only one level or one group has values).")
+    else:
+        if sub.shape != tab.shape:
+            notes.append(f"{label}: groups without any value are left out of the test.")
+        p = compare_categorical(sub, test)
+        if test in ("yates", "chi2"):
+            n_small = int((_expected(sub.astype(float)) < 5).sum())
+            if n_small:
+                notes.append(f"{label}: {n_small} expected count(s) below 5; the chi-square "
+                             "approximation may be poor (Fisher's exact test is available "
+                             "with test='fisher'). The chi-square P is shown.")
+    if tname == "yates" and sub.shape != (2, 2):
+        tname = "chi2"  # Yates' correction only exists for 2×2 tables (R chisq.test)
+    return p, tname
+
+
+def _categorical(lcodes, levels, gcodes, k, *, level_labels, one_row: bool, digits: int,
+                 smd: bool, test: str, label: str, notes: list) -> _Variable:
+    """n (%) per level (or of the 1s only, *one_row*), the test and the SMD on complete cases."""
+    ok = lcodes >= 0
+    L = len(levels)
+    tab = np.bincount(lcodes[ok] * k + gcodes[ok], minlength=L * k).reshape(L, k)
+    denom_g = tab.sum(axis=0)
+    order = sorted(range(L), key=lambda li: (list(level_labels).index(levels[li])
+                                             if levels[li] in level_labels else len(level_labels), li))
+    shown = [(str(level_labels.get(levels[li], levels[li])), tab[li]) for li in order]
+    if one_row:  # the 1s (a column of 0s only has none)
+        ones = [li for li, lev in enumerate(levels) if lev == 1]
+        shown = [("", tab[ones[0]] if ones else np.zeros(k, dtype=np.int64))]
+    rows = [(lev, [_count_cell(int(t.sum()), tab.sum(), digits)]
+             + [_count_cell(int(t[gi]), denom_g[gi], digits) for gi in range(k)])
+            for lev, t in shown]
+    p, tname = _categorical_test(tab, test, label, notes)
+    out = _Variable(rows, p, tname, counts=tab)
+    if smd and k >= 2:
+        props = tab / np.where(denom_g == 0, 1, denom_g)
+        out.smd = float(np.mean([_smd_categorical(props[:, i], props[:, j])
+                                 for i in range(k) for j in range(i + 1, k)]))
+    return out
+
+
+def _missing_row(miss, gcodes, k, n_g, digits: int) -> tuple[str, list[str]]:
+    n_miss_g = np.bincount(gcodes[miss], minlength=k)
+    return ("Missing", [_count_cell(int(miss.sum()), len(miss), digits)]
+            + [_count_cell(int(n_miss_g[i]), n_g[i], digits) for i in range(k)])
+
+
+def _assemble(described: dict, labels: dict, colnames: list, smd: bool) -> pd.DataFrame:
+    records, index = [], []
+    for v, d in described.items():
+        for i, (lev, cells) in enumerate(d.rows):
+            index.append((labels.get(v, v), lev))
+            rec = dict(zip(colnames, cells))
+            rec["P"] = d.p if i == 0 else float("nan")
+            rec["test"] = TEST_LABELS[d.test] if i == 0 else ""
+            if smd:
+                rec["SMD"] = d.smd if i == 0 else float("nan")
+            records.append(rec)
+    cols = colnames + ["P", "test"] + (["SMD"] if smd else [])
+    return pd.DataFrame(records, index=pd.MultiIndex.from_tuples(index, names=["variable", "level"]),
+                        columns=cols)
+
+
 def table_one(df: pd.DataFrame, by: str, variables=None, nonnormal=None, test: str = "yates",
-              smd: bool = False, labels: dict | None = None, digits: int = 1) -> TableOneResult:
+              smd: bool = False, labels: dict | None = None, digits: int = 1,
+              levels: dict | None = None, binary: str = "one") -> TableOneResult:
     """Baseline characteristics by group, laid out as a paper's Table 1.
 
     Parameters
@@ -322,6 +482,15 @@ def table_one(df: pd.DataFrame, by: str, variables=None, nonnormal=None, test: s
         column → display label used in the index.
     digits : int
         Decimals of percentages and continuous summaries.
+    levels : dict, optional
+        column → {value: label} for the level rows (the paper's "PS 0", "≤ 3"), shown in
+        the dict's order (levels it does not list follow). A 0/1 variable listed here keeps
+        its level rows.
+    binary : {"one", "levels"}
+        A 0/1 (or boolean) variable not listed in *levels*: ``"one"`` (default, as the
+        paper's "Surgery (%)") prints one row, n (%) of the 1s, with level ``""``;
+        ``"levels"`` prints a row per level (``"0"``, ``"1"``). P, SMD and ``counts`` use
+        every level either way.
 
     Returns
     -------
@@ -335,126 +504,35 @@ def table_one(df: pd.DataFrame, by: str, variables=None, nonnormal=None, test: s
     ``tableone::CreateTableOne(..., nonnormal = ...)`` with ``exact = NULL``, i.e.
     ``chisq.test`` (Yates on 2×2), ``kruskal.test``, R ``quantile`` type 7.
     """
-    if test not in TESTS:
-        raise ParameterError(f"test must be one of {', '.join(TESTS)}; got {test!r}.")
-    require_frame(df, {"group column": by})
-    variables = [c for c in df.columns if c != by] if variables is None else list(variables)
-    for v in variables:
-        require_frame(df, {"row of the table": v})
-    if by in variables:
-        raise DataError(f"The group column '{by}' cannot also be a row of the table.")
-    labels = dict(labels or {})
-    notes: list[str] = []
-    no_group = df[by].isna()
-    if no_group.any():
-        notes.append(f"{int(no_group.sum())} patient(s) without a value of '{by}' are left out.")
-        df = df.loc[~no_group]
-    if len(df) == 0:
-        raise DataError(f"No patient has a value of '{by}'.")
+    if binary not in BINARY_LAYOUTS:
+        raise ParameterError(f"binary must be one of {', '.join(BINARY_LAYOUTS)}; got {binary!r}.")
+    df, variables, continuous, nonnormal, labels, notes = _prepare(df, by, variables, nonnormal,
+                                                                   test, labels)
+    level_labels = dict(levels or {})
     gcodes, groups = codes_levels(df[by])
     k = len(groups)
     n_g = np.bincount(gcodes, minlength=k)
-    N = len(df)
-    colnames = [f"Overall (n={N})"] + [f"{g} (n={n})" for g, n in zip(groups, n_g)]
-    continuous_all = [v for v in variables if _is_continuous(df[v])]
-    nonnormal = continuous_all if nonnormal is None else list(nonnormal)
-    unknown_nn = [v for v in nonnormal if v not in variables]
-    if unknown_nn:
-        raise DataError(f"nonnormal lists column(s) that are not rows of the table: {', '.join(unknown_nn)}.")
-
-    records, index, pvals, counts_by_var = [], [], {}, {}
+    colnames = [f"Overall (n={len(df)})"] + [f"{g} (n={n})" for g, n in zip(groups, n_g)]
+    described, counts_by_var = {}, {}
     for v in variables:
-        s = df[v]
         label = labels.get(v, v)
-        if v in continuous_all:
-            x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+        if v in continuous:
+            x = pd.to_numeric(df[v], errors="coerce").to_numpy(dtype=float)
             miss = np.isnan(x)
+            d = _continuous(x[~miss], gcodes[~miss], k, v in nonnormal, digits, smd)
         else:
-            lcodes, levels = codes_levels(s)
+            lcodes, levs = codes_levels(df[v])
             miss = lcodes < 0
-        n_miss_g = np.bincount(gcodes[miss], minlength=k)
-        complete = ~miss
-        rows_v: list[tuple[str, list[str]]] = []
-        smd_v = float("nan")
-        if v in continuous_all:
-            xc, gc = x[complete], gcodes[complete]
-            if v in nonnormal:
-                def cell(vals):
-                    if vals.size == 0:
-                        return ""
-                    q1, med, q3 = quantile_type7(vals, [0.25, 0.5, 0.75])
-                    return f"{_fmt_num(med, digits)} [{_fmt_num(q1, digits)}, {_fmt_num(q3, digits)}]"
-                level, tname = "median [Q1, Q3]", "kruskal"
-                p = _kruskal_p(xc, gc, k)
-            else:
-                def cell(vals):
-                    if vals.size == 0:
-                        return ""
-                    sd = float(np.std(vals, ddof=1)) if vals.size > 1 else float("nan")
-                    return f"{_fmt_num(float(vals.mean()), digits)} ({_fmt_num(sd, digits)})"
-                level, tname = "mean (SD)", "anova"
-                p = _anova_p(xc, gc, k)
-            rows_v.append((level, [cell(xc)] + [cell(xc[gc == i]) for i in range(k)]))
-            if smd and k >= 2:
-                vals = []
-                for i in range(k):
-                    for j in range(i + 1, k):
-                        a, b = xc[gc == i], xc[gc == j]
-                        if a.size > 1 and b.size > 1:
-                            den = math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
-                            vals.append(abs(a.mean() - b.mean()) / den if den > 0 else float("nan"))
-                smd_v = float(np.mean(vals)) if vals else float("nan")
-        else:
-            ok = lcodes >= 0
-            L = len(levels)
-            tab = np.bincount(lcodes[ok] * k + gcodes[ok], minlength=L * k).reshape(L, k)
-            counts_by_var[v] = pd.DataFrame(tab, index=pd.Index(levels, name=v),
+            one_row = binary == "one" and v not in level_labels and _is_binary(df[v], levs)
+            d = _categorical(lcodes, levs, gcodes, k, level_labels=level_labels.get(v, {}),
+                             one_row=one_row, digits=digits, smd=smd, test=test, label=label,
+                             notes=notes)
+            counts_by_var[v] = pd.DataFrame(d.counts, index=pd.Index(levs, name=v),
                                             columns=pd.Index(groups, name=by))
-            denom_g = tab.sum(axis=0)
-            denom = tab.sum()
-            for li, lev in enumerate(levels):
-                cells = [f"{tab[li].sum()} ({_fmt_num(100 * tab[li].sum() / denom, digits)})"]
-                for gi in range(k):
-                    pct = 100 * tab[li, gi] / denom_g[gi] if denom_g[gi] else float("nan")
-                    cells.append(f"{tab[li, gi]} ({_fmt_num(pct, digits)})")
-                rows_v.append((str(lev), cells))
-            tname = test
-            sub = tab[tab.sum(axis=1) > 0][:, tab.sum(axis=0) > 0]
-            if sub.shape[0] < 2 or sub.shape[1] < 2:
-                p = float("nan")
-                notes.append(f"{label}: no test (only one level or one group has values).")
-            else:
-                if sub.shape != tab.shape:
-                    notes.append(f"{label}: groups without any value are left out of the test.")
-                p = compare_categorical(sub, test)
-                if test in ("yates", "chi2"):
-                    n_small = int((_expected(sub.astype(float)) < 5).sum())
-                    if n_small:
-                        notes.append(f"{label}: {n_small} expected count(s) below 5; the chi-square "
-                                     "approximation may be poor (Fisher's exact test is available "
-                                     "with test='fisher'). The chi-square P is shown.")
-            if tname == "yates" and sub.shape != (2, 2):
-                tname = "chi2"  # Yates' correction only exists for 2×2 tables (R chisq.test)
-            if smd and k >= 2:
-                props = tab / np.where(denom_g == 0, 1, denom_g)
-                vals = [_smd_categorical(props[:, i], props[:, j]) for i in range(k) for j in range(i + 1, k)]
-                smd_v = float(np.mean(vals))
         if miss.any():
-            rows_v.append(("Missing", [f"{int(miss.sum())} ({_fmt_num(100 * miss.sum() / N, digits)})"]
-                           + [f"{n_miss_g[i]} ({_fmt_num(100 * n_miss_g[i] / n_g[i] if n_g[i] else float('nan'), digits)})"
-                              for i in range(k)]))
+            d.rows.append(_missing_row(miss, gcodes, k, n_g, digits))
             notes.append(f"{label}: {int(miss.sum())} missing value(s); percentages and P use complete cases.")
-        pvals[v] = p
-        for i, (lev, cells) in enumerate(rows_v):
-            index.append((label, lev))
-            rec = dict(zip(colnames, cells))
-            rec["P"] = p if i == 0 else float("nan")
-            rec["test"] = TEST_LABELS[tname] if i == 0 else ""
-            if smd:
-                rec["SMD"] = smd_v if i == 0 else float("nan")
-            records.append(rec)
-    cols = colnames + ["P", "test"] + (["SMD"] if smd else [])
-    table = pd.DataFrame(records, index=pd.MultiIndex.from_tuples(index, names=["variable", "level"]),
-                         columns=cols)
-    title = f"Characteristics by {labels.get(by, by)}"
-    return TableOneResult(table, pd.Series(pvals, name="P", dtype=float), notes, title, counts_by_var)
+        described[v] = d
+    table = _assemble(described, labels, colnames, smd)
+    pvals = pd.Series({v: d.p for v, d in described.items()}, name="P", dtype=float)
+    return TableOneResult(table, pvals, notes, f"Characteristics by {labels.get(by, by)}", counts_by_var)

@@ -355,3 +355,56 @@ def test_bad_options_refused(toy_cohort):
         median_followup(toy_cohort.assign(os_event=1), "os_months", "os_event")
     with pytest.raises(DataError, match="DataFrame"):
         km([1, 2, 3], "t", "e")
+
+
+def test_followup_text_one_decimals_rule():
+    """Median follow-up and its CI print with the same decimals (was "13.2–35.37")."""
+    from hcc.survival import FollowupResult
+    fu = FollowupResult("reverse_km", 93, 411 / 30, 396 / 30, 1061 / 30, "os_months")
+    assert fu.text() == "13.7 (13.2–35.4)"
+    assert fu.text(digits=2, ci="95% CI") == "13.70 (95% CI 13.20–35.37)"
+
+
+def _label_and_curves(ax):
+    from hcc.plots import _axes_box, _hits, curve_points
+    renderer = ax.figure._get_renderer()
+    label = next(t for t in ax.texts if t.get_text().startswith("Log-rank P"))
+    return (_hits(curve_points(ax), _axes_box(label, ax, renderer)),
+            _hits(curve_points(ax), _axes_box(ax.get_legend(), ax, renderer, margin=0.0)),
+            label)
+
+
+@pytest.mark.parametrize("endpoint", ["os", "pfs"])
+def test_logrank_label_and_legend_cover_no_curve_on_the_final_layout(endpoint):
+    """Issue 14: the log-rank label sat on the PFS curve (bottom left); the label and the
+    legend now go where no curve is, re-placed when the figure is drawn (after
+    subplots_adjust, which makes a legend cover more of the axes)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import hcc
+    cohort = hcc.load_cohort()
+    for group, size in (("arm", (7.5, 5.5)), ("regimen", (4.5, 4.0))):
+        fig, ax = plt.subplots(figsize=size)
+        hcc.km(cohort, f"{endpoint}_months", f"{endpoint}_event", group=group).plot(
+            ax=ax, ci=group == "arm", medians=group == "arm", xticks=range(0, 37, 6))
+        fig.subplots_adjust(bottom=0.4)
+        fig.canvas.draw()
+        label_hits, legend_hits, label = _label_and_curves(ax)
+        assert label_hits == 0, (endpoint, group, label.get_position())
+        inside = ax.get_legend().get_bbox_to_anchor().transformed(ax.transAxes.inverted()).x1 <= 1.001
+        assert legend_hits == 0 or not inside, (endpoint, group)
+        plt.close(fig)
+
+
+def test_logrank_label_prints_p_as_the_paper_text():
+    """The paper's text prints the log-rank P with 3 decimals ("P < 0.001")."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import hcc
+    ax = hcc.km(hcc.load_cohort(), "os_months", "os_event", group="arm").plot()
+    assert any(t.get_text() == "Log-rank P < 0.001" for t in ax.texts)
+    plt.close("all")

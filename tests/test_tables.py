@@ -52,10 +52,53 @@ def test_table1_layout_counts_and_percentages():
     assert list(s.columns) == ["Overall (n=93)", "TKI (n=37)", "TKI-ICI (n=56)", "P", "test"]
     assert s.loc[("Sex", "Male"), "TKI (n=37)"] == "30 (81.1)"
     assert s.loc[("Sex", "Male"), "Overall (n=93)"] == "79 (84.9)"
-    assert s.loc[("Surgery", "1"), "Overall (n=93)"] == "21 (22.6)"  # METHODS §5: not 24.9%
+    assert s.loc[("Surgery", ""), "Overall (n=93)"] == "21 (22.6)"  # METHODS §5: not 24.9%
     assert s.loc[("Cause", "HBV"), "test"] == "Chi-square"  # 3×2: no Yates correction exists
-    assert s.loc[("TACE", "0"), "test"] == "Chi-square (Yates)"  # not switched to Fisher
+    assert s.loc[("TACE", ""), "test"] == "Chi-square (Yates)"  # not switched to Fisher
+    levels = table_one(df, "arm", labels=paper.TABLE1_LABELS, binary="levels").summary
+    assert levels.loc[("Surgery", "1"), "Overall (n=93)"] == "21 (22.6)"
+    assert levels.loc[("TACE", "0"), "test"] == "Chi-square (Yates)"
     assert any(n.startswith("TACE") and "below 5" in n for n in table_one(df, "arm", labels=paper.TABLE1_LABELS).notes)
+
+
+def test_table1_one_row_per_binary_variable_with_the_papers_labels():
+    """Paper Table 1: "Surgery (%)  21 (22.6)  6 (16.2)  15 (26.8)  0.3473" — one row for a 0/1
+    variable; "ECOG (%)" with level rows "PS 0" / "PS 1"; the levels in the paper's order."""
+    df = cohort_from_table1_counts()
+    res = table_one(df, "arm", variables=list(paper.TABLE1_COUNTS), labels=paper.TABLE1_ROW_LABELS,
+                    levels=paper.TABLE1_LEVELS)
+    s = res.summary
+    for var in ("surgery", "tace", "ablation", "pvtt", "metastases"):
+        rows = s.loc[paper.TABLE1_ROW_LABELS[var]]
+        assert list(rows.index) == [""], var
+        ones = paper.TABLE1_COUNTS[var][1]
+        assert rows.iloc[0]["TKI (n=37)"].startswith(f"{ones[0]} (") and \
+            rows.iloc[0]["TKI-ICI (n=56)"].startswith(f"{ones[1]} (")
+    assert s.loc[("Surgery (%)", "")].tolist()[:3] == ["21 (22.6)", "6 (16.2)", "15 (26.8)"]
+    assert s.loc[("Metastases (%)", "")].tolist()[:3] == ["41 (44.1)", "17 (45.9)", "24 (42.9)"]
+    assert list(s.loc["ECOG (%)"].index) == ["PS 0", "PS 1"]
+    assert s.loc[("ECOG (%)", "PS 0"), "TKI (n=37)"] == "9 (24.3)"
+    assert list(s.loc["Sex"].index) == ["Male", "Female"]
+    assert list(s.loc["Cause (%)"].index) == ["HBV", "HCV", "HBV + HCV"]
+    assert list(s.loc["Number (%)"].index) == ["≤ 3", "> 3"]
+    assert list(s.loc["AFP (%)"].index) == ["≤ 400 ng/mL", "> 400 ng/mL"]
+    assert len(s) == 5 + 2 * 7 + 3  # 5 one-row binaries, 7 two-level variables, Cause
+    # the P column, the tests and the counts do not depend on the layout
+    other = table_one(df, "arm", variables=list(paper.TABLE1_COUNTS), binary="levels")
+    assert res.pvalues.equals(other.pvalues)
+    assert all(res.counts[v].equals(other.counts[v]) for v in res.counts)
+    assert s["P"].dropna().tolist() == other.summary["P"].dropna().tolist()
+    with pytest.raises(ParameterError, match="binary must be"):
+        table_one(df, "arm", binary="two")
+
+
+def test_table1_one_row_binary_keeps_the_missing_row_and_a_column_of_zeros():
+    df = pd.DataFrame({"arm": ["A"] * 4 + ["B"] * 4, "x": [0, 0, 0, 0, 0, 0, np.nan, 0],
+                       "y": [True, False, True, True, False, False, True, False]})
+    s = table_one(df, "arm", variables=["x", "y"]).summary
+    assert list(s.index) == [("x", ""), ("x", "Missing"), ("y", "")]
+    assert s.loc[("x", ""), "Overall (n=8)"] == "0 (0.0)"
+    assert s.loc[("y", ""), "A (n=4)"] == "3 (75.0)"
 
 
 # METHODS.md §1 (R 4.2.2): (row counts from hcc.paper) -> (Yates, uncorrected, Fisher) to 4 dp
@@ -183,16 +226,35 @@ def test_smd_binary_equals_austin_formula():
 def test_continuous_detection_and_nonnormal_default(toy_cohort):
     res = table_one(toy_cohort, "arm", variables=["age", "ecog"])
     assert ("age", "median [Q1, Q3]") in res.summary.index  # > 2 distinct values: continuous
-    assert ("ecog", "0") in res.summary.index and ("ecog", "1") in res.summary.index  # 0/1: categorical
+    assert ("ecog", "") in res.summary.index  # 0/1: categorical, one row (the 1s)
+    levels = table_one(toy_cohort, "arm", variables=["age", "ecog"], binary="levels")
+    assert ("ecog", "0") in levels.summary.index and ("ecog", "1") in levels.summary.index
     assert res.summary.loc[("age", "median [Q1, Q3]"), "test"] == "Kruskal–Wallis"
 
 
 def test_format_p():
     assert format_p(0.08493) == "0.0849"
-    assert format_p(0.0002710) == "<0.001"
+    assert format_p(0.0002710, threshold=0.001) == "<0.001"
     assert format_p(0.0002710, threshold=None) == "0.0003"
     assert format_p(0.5, prefix=True) == "= 0.5000"
     assert format_p(float("nan")) == ""
+
+
+def test_format_p_prints_as_the_paper_beside_it():
+    """The rule (hcc/_format.py): *digits* decimals, "<10^-digits" below what they show.
+    Paper: DCR "P = 0.0003" (4 dp, response/Table 1/safety); Tables 2/3 "<0.001" (3 dp)."""
+    assert format_p(0.0002710) == "0.0003"  # DCR, as printed
+    assert format_p(0.0002710, digits=3) == "<0.001"  # a Cox table / log-rank
+    assert format_p(0.00004) == "<0.0001" and format_p(0.00004, prefix=True) == "< 0.0001"
+    assert format_p(0.00099, digits=3) == "<0.001" and format_p(0.001, digits=3) == "0.001"
+    assert format_p(0.0000, threshold=None) == "0.0000"
+
+
+def test_format_estimate_one_decimals_rule():
+    """An estimate and its CI share their decimals: follow-up "13.7 (13.2–35.4)", not "13.2–35.37"."""
+    from hcc._format import format_estimate
+    assert format_estimate(13.7, 13.2, 35.3667, digits=1) == "13.7 (13.2–35.4)"
+    assert format_estimate(19.2333, 14.2, float("nan")) == "19.23 (14.20–NR)"
 
 
 def test_html_is_escaped_and_formats_p():
