@@ -902,12 +902,12 @@ def anneal(state, fits, best, items, terms, cut, sched):
             continue
         if mode == 0:
             continue
-        # The orders are saved for an outcome move (2-4) but restored for any rejected move
-        # of mode >= 2, the cut-off's (5) too, which thus puts back the orders saved at the
-        # last outcome move. Known since generator 2.0.0 and kept, so that a seed gives the
-        # same cohort; the refits of later covariate moves may then use stale orders until
-        # the next outcome move, and the final full refit (generator._fit_state) is exact.
-        _save_fits(fits, saved, mode >= 2 and mode != 5)
+        # The sort orders change only with an outcome move (2-4): saved and restored for
+        # those only (until calibration 13 a rejected cut-off move, mode 5, restored the
+        # orders saved at the last outcome move, so later covariate refits could use stale
+        # orders).
+        outcome = mode >= 2 and mode != 5
+        _save_fits(fits, saved, outcome)
         ltfu_new = ltfu
         if mode == 5:
             ltfu_new = count_ltfu(otype, osd, minadmin)
@@ -949,7 +949,7 @@ def anneal(state, fits, best, items, terms, cut, sched):
                 cutv[0] = maxfu
             _put_back(X, age, otype, osd, pfsd, resp, i, j, xi, xj, agei, agej, oti, otj,
                       osi, osj, pfi, pfj, rei, rej)
-            _restore_fits(fits, saved, mode >= 2)
+            _restore_fits(fits, saved, outcome)
     return s_cur
 
 

@@ -27,7 +27,7 @@ from hcc.paths import CACHE_DIR, DEFAULT_SEED
 #: Bump when the generator's output for a given seed changes.
 GENERATOR_VERSION = "2.1.0"
 #: Bump when the calibrated state for a given seed changes (search, score, moves).
-CALIBRATION_VERSION = "13"
+CALIBRATION_VERSION = "14"
 #: Moves per annealing chain (fixed budget → deterministic).
 DEFAULT_BUDGET = 400_000
 #: Annealing chains at most (forked processes, in waves of WAVE that stop once a chain has
