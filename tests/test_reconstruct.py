@@ -336,11 +336,9 @@ def _fast(cohort):
 
     st = _state_from_cohort(cohort)
     n = len(cohort)
-    cb, cse, kmv, lr, fu, ordr, ts, es = cal.workspace(n)
-    cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"], ordr, ts, es, cb,
-                  cse, kmv, lr, fu, cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0,
-                  cal.SUB_SLOT, cal.K_BCLC, 1e-14, 200)
-    return cb, cse, kmv, lr, fu
+    fits = cal.workspace(n)
+    cal.full_eval(cal.patients(st), fits, cal.model_terms(), 1e-14, 200)
+    return fits[:5]
 
 
 def _assert_cox_fits_equal_r(cb, cse, r_fits):
@@ -442,12 +440,11 @@ def test_search_path_converges_to_r(cohort, r_fits):
 
     st = _state_from_cohort(cohort)
     for start in (0.0, 1.5):
-        cb, cse, kmv, lr, fu, ordr, ts, es = cal.workspace(len(cohort))
+        fits = cal.workspace(len(cohort))
+        cb, cse = fits[0], fits[1]
         cb[:] = start
         assert 1e-9 > cal.SEARCH_TOL_MIN  # so the fits below take the search path
-        cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"], ordr, ts, es,
-                      cb, cse, kmv, lr, fu, cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0,
-                      cal.SUB_SLOT, cal.K_BCLC, 1e-9, 50)
+        cal.full_eval(cal.patients(st), fits, cal.model_terms(), 1e-9, 50)
         _assert_cox_fits_equal_r(cb, cse, r_fits)
 
 

@@ -121,31 +121,19 @@ def start_state(rng: np.random.Generator, cutoff: str, draws: int = START_DRAWS)
 
     maxfu, minadmin = _window(cutoff)
     items = cal.build_items()
-    it = _item_arrays(items)
+    it = cal.item_arrays(items)
     bufs = cal.workspace(sum(paper.ARM_N.values()))
     rules = model_rules()
     best, best_key = None, None
     ages = model.draw_ages(rng)  # the slowest step, and no printed number but age depends on it
     for _ in range(draws):
         st = model.draw_cohort(rng, maxfu, rules, ages)
-        cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"],
-                      *bufs[5:], *bufs[:5], *_fit_args(), 1e-9, 60)
+        cal.full_eval(cal.patients(st), bufs, cal.model_terms(), 1e-9, 60)
         lt = cal.count_ltfu(st["otype"], st["osd"], minadmin)
-        s, nacc, _ = cal.score(*bufs[:5], lt, *it)
+        s, nacc, _ = cal.score(bufs, lt, it)
         if best_key is None or (-nacc, s) < best_key:
             best, best_key = st, (-nacc, s)
     return best
-
-
-def _item_arrays(items: dict) -> tuple:
-    return (items["kind"], items["slot"], items["blo"], items["bhi"], items["alo"],
-            items["ahi"], items["scale"], items["weight"])
-
-
-def _fit_args() -> tuple:
-    from hcc.reconstruct import calibrate as cal
-
-    return (cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0, cal.SUB_SLOT, cal.K_BCLC)
 
 
 def _cutoff_date(maxfu: int) -> str:
@@ -177,10 +165,10 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
 
     rng = np.random.default_rng(chain_seed)
     items = cal.build_items()
-    plain = _item_arrays(items)
+    plain = cal.item_arrays(items)
     if init is not None and init.get("boost") is not None:
         items["weight"] = items["weight"] * np.asarray(init["boost"], dtype=np.float64)
-    it = _item_arrays(items)
+    it = cal.item_arrays(items)
     if init is None:
         st = start_state(rng, cutoff)
     else:
@@ -190,11 +178,9 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
         t0, t1 = RESTART[1], RESTART[2]
     maxfu, minadmin = _window(cutoff)
     bufs = cal.workspace(len(st["age"]))
-    cb, cse, kmv, lr, fu, ordr, ts, es = bufs
-    cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"], ordr, ts,
-                  es, cb, cse, kmv, lr, fu, *_fit_args(), 1e-9, 60)
+    cal.full_eval(cal.patients(st), bufs, cal.model_terms(), 1e-9, 60)
     ltfu = cal.count_ltfu(st["otype"], st["osd"], minadmin)
-    s, nacc, nex = cal.score(cb, cse, kmv, lr, fu, ltfu, *it)
+    s, nacc, nex = cal.score(bufs, ltfu, it)
     cur = np.array([s, nacc, nex], dtype=np.float64)
     best = {k: st[k].copy() for k in MOVING}
     best_info = np.array([s, nacc, nex, 0.0, maxfu])
@@ -271,12 +257,9 @@ def _fit_state(st, maxfu, window, it, bufs, wacc):
     """Refit everything for state *st* (full precision); returns (n_acc, score, n_exact)."""
     from hcc.reconstruct import calibrate as cal
 
-    cb, cse, kmv, lr, fu, ordr, ts, es = bufs
-    cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"], ordr, ts, es, cb,
-                  cse, kmv, lr, fu, cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0,
-                  cal.SUB_SLOT, cal.K_BCLC, 1e-12, 100)
+    cal.full_eval(cal.patients(st), bufs, cal.model_terms(), 1e-12, 100)
     lt = cal.count_ltfu(st["otype"], st["osd"], maxfu - window)
-    s, nacc, nex = cal.score(cb, cse, kmv, lr, fu, lt, *it, wacc)
+    s, nacc, nex = cal.score(bufs, lt, it, wacc)
     return int(nacc), float(s), int(nex)
 
 
@@ -332,7 +315,7 @@ def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None
     from hcc.reconstruct import calibrate as cal
 
     rounds = REPAIR_ROUNDS if rounds is None else rounds
-    it = _item_arrays(cal.build_items()) if it is None else it
+    it = cal.item_arrays(cal.build_items()) if it is None else it
     n_scored = int((it[7] > 0).sum())
     n = len(st["age"])
     bufs = cal.workspace(n)
@@ -354,12 +337,9 @@ def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None
         for k in st:
             st[k][...] = best[k]
         _fit_state(st, best_fu, window, it, bufs, cal.W_ACC_POLISH)
-        cb, cse, kmv, lr, fu, ordr, ts, es = bufs
-        nev = cal.pair_swaps(st["X"], st["arm"], cb, cse, kmv, lr, fu, ordr, ts, es, *it,
-                             cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0, cal.SUB_SLOT,
-                             np.array(covs, np.int64), cal.K_ECOG, cal.K_PVTT, cal.K_METS,
-                             cal.K_BCLC, cal.count_ltfu(st["otype"], st["osd"],
-                                                         best_fu - window),
+        nev = cal.pair_swaps(_state_tuple(st), tuple(bufs), it, _terms(),
+                             np.array(covs, np.int64),
+                             cal.count_ltfu(st["otype"], st["osd"], best_fu - window),
                              cal.W_ACC_POLISH, PAIR_MAX_EVAL)
         if nev >= 0:
             break
@@ -425,14 +405,11 @@ def evaluate_state(state: dict, cutoff: str) -> dict:
     maxfu, minadmin = _window(cutoff)
     items = cal.build_items()
     n = len(state["age"])
-    cb, cse, kmv, lr, fu, ordr, ts, es = cal.workspace(n)
-    cal.full_eval(state["X"], state["arm"], state["otype"], state["osd"], state["pfsd"], state["resp"], ordr,
-                  ts, es, cb, cse, kmv, lr, fu, cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0,
-                  cal.SUB_SLOT, cal.K_BCLC, 1e-14, 200)
+    fits = cal.workspace(n)
+    cb, cse, kmv, lr, fu = fits[:5]
+    cal.full_eval(cal.patients(state), fits, cal.model_terms(), 1e-14, 200)
     ltfu = cal.count_ltfu(state["otype"], state["osd"], minadmin)
-    it = (items["kind"], items["slot"], items["blo"], items["bhi"], items["alo"],
-          items["ahi"], items["scale"], items["weight"])
-    s, nacc, nex = cal.score(cb, cse, kmv, lr, fu, ltfu, *it)
+    s, nacc, nex = cal.score(fits, ltfu, cal.item_arrays(items))
     vals = cal.item_values(cb, cse, kmv, lr, fu, ltfu, items["kind"], items["slot"])
     rows = []
     for q in range(len(vals)):
