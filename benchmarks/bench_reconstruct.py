@@ -43,10 +43,7 @@ t_import = time.perf_counter() - t0
 rng = np.random.default_rng(1)
 st = g.start_state(rng, cal.CUTOFF_START, draws=1)
 n = 93
-buf = dict(zip(("cb", "cse", "kmv", "lr", "fu", "ordr", "ts", "es"), cal.workspace(n)))
-args = (st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"], buf["ordr"], buf["ts"],
-        buf["es"], buf["cb"], buf["cse"], buf["kmv"], buf["lr"], buf["fu"], cal.MULTI_TERMS,
-        cal.MULTI_P, cal.MULTI_SLOT0, cal.SUB_SLOT, cal.K_BCLC, 1e-9, 3)
+args = (cal.patients(st), cal.workspace(n), cal.model_terms(), 1e-9, 3)
 t0 = time.perf_counter(); cal.full_eval(*args); t_first = time.perf_counter() - t0
 t0 = time.perf_counter()
 for _ in range(2000):

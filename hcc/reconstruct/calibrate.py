@@ -77,6 +77,23 @@ def workspace(n):
     (:data:`COHORT_STATS`)."""
     return (np.zeros(N_SLOTS), np.ones(N_SLOTS), np.zeros((5, 7)), np.zeros(2), np.zeros(1),
             np.zeros((2, n), np.int64), np.zeros((2, n)), np.zeros((2, n), np.int64))
+def patients(st: dict) -> tuple:
+    """The patients bundle of :func:`full_eval` from a state dict."""
+    return (st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"])
+
+
+def model_terms() -> tuple:
+    """The model bundle of :func:`full_eval`: the multivariable models' terms and their
+    number, their first coefficient slot, the BCLC-B subgroup's slot, BCLC's column."""
+    return (MULTI_TERMS, MULTI_P, MULTI_SLOT0, SUB_SLOT, K_BCLC)
+
+
+def item_arrays(items: dict) -> tuple:
+    """The items bundle of :func:`score` from :func:`build_items`."""
+    return (items["kind"], items["slot"], items["blo"], items["bhi"], items["alo"],
+            items["ahi"], items["scale"], items["weight"])
+
+
 #: covariates that moves may swap (age, and every binary Table 1 term but arm and BCLC).
 SWAPPABLE = np.array([TERM_INDEX[t] for t in TERMS if t not in ("second_line", "bclc")],
                      dtype=np.int64)
@@ -434,9 +451,15 @@ def count_ltfu(otype, osd, minadmin):
 
 
 @njit(cache=True)
-def eval_endpoint(e, X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse, kmv, lr, fu,
-                  mterms, mp, mslot0, subslot, kbclc, tol, maxit):
-    """Re-sort endpoint *e* (0 OS, 1 PFS) and refit everything that depends on it."""
+def eval_endpoint(e, pat, fits, model, tol, maxit):
+    """Re-sort endpoint *e* (0 OS, 1 PFS) and refit everything that depends on it.
+
+    Bundles: *pat* = (X, arm, otype, osd, pfsd, resp) (:func:`patients`); *fits* = (cb,
+    cse, kmv, lr, fu, ordr, ts, es) (:func:`workspace`), refitted in place; *model* =
+    (MULTI_TERMS, MULTI_P, MULTI_SLOT0, SUB_SLOT, K_BCLC) (:func:`model_terms`)."""
+    X, arm, otype, osd, pfsd, resp = pat
+    cb, cse, kmv, lr, fu, ordr, ts, es = fits
+    mterms, mp, mslot0, subslot, kbclc = model
     n = X.shape[0]
     nt = X.shape[1]
     prepare(e, otype, osd, pfsd, ordr, ts, es)
@@ -494,11 +517,10 @@ def cohort_stats(e, arm, resp, ordr, ts, es, kmv):
 
 
 @njit(cache=True)
-def full_eval(X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse, kmv, lr, fu,
-              mterms, mp, mslot0, subslot, kbclc, tol, maxit):
+def full_eval(pat, fits, model, tol, maxit):
+    """Fit everything for both endpoints (bundles as :func:`eval_endpoint`'s)."""
     for e in range(2):
-        eval_endpoint(e, X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse, kmv, lr, fu,
-                      mterms, mp, mslot0, subslot, kbclc, tol, maxit)
+        eval_endpoint(e, pat, fits, model, tol, maxit)
 
 
 @njit(cache=True)
@@ -559,9 +581,14 @@ def _outside(x, lo, hi):
 
 
 @njit(cache=True)
-def score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi, scale, weight,
-          wacc=W_ACC):
-    """Total penalty, number of scored items in acceptance tolerance, number exact."""
+def score(fits, ltfu, items, wacc=W_ACC):
+    """Total penalty, number of scored items in acceptance tolerance, number exact.
+
+    *fits* as :func:`workspace` (only the fitted values are read), *ltfu* the number lost
+    to follow-up, *items* = (kind, slot, blo, bhi, alo, ahi, scale, weight)
+    (:func:`item_arrays`)."""
+    cb, cse, kmv, lr, fu = fits[0], fits[1], fits[2], fits[3], fits[4]
+    kind, slot, blo, bhi, alo, ahi, scale, weight = items
     v = item_values(cb, cse, kmv, lr, fu, ltfu, kind, slot)
     tot = 0.0
     nacc = 0
@@ -631,22 +658,43 @@ def _bclc(X, i, kecog, kpvtt, kmets):
 
 
 @njit(cache=True)
-def _put_back(X, age, otype, osd, pfsd, resp, i, j, xi, xj, agei, agej, oti, otj, osi, osj,
-              pfi, pfj, rei, rej):
-    """Restore patients *i* and *j* to the values saved before a move."""
+def _pair_buffer(state):
+    """Room for what a move of two patients changes (:func:`_take_pair`): their covariate
+    rows and, for each per-patient array of *state*, their two values."""
+    X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
+    nt = X.shape[1]
+    return (np.empty(nt), np.empty(nt), age[:2].copy(), otype[:2].copy(), osd[:2].copy(),
+            pfsd[:2].copy(), resp[:2].copy())
+
+
+@njit(cache=True)
+def _take_pair(state, i, j, pair):
+    """Save patients *i* and *j* of *state* into *pair* (:func:`_pair_buffer`)."""
+    X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
+    xi, xj, ages, otypes, osds, pfsds, resps = pair
+    for k in range(X.shape[1]):
+        xi[k] = X[i, k]
+        xj[k] = X[j, k]
+    ages[0], ages[1] = age[i], age[j]
+    otypes[0], otypes[1] = otype[i], otype[j]
+    osds[0], osds[1] = osd[i], osd[j]
+    pfsds[0], pfsds[1] = pfsd[i], pfsd[j]
+    resps[0], resps[1] = resp[i], resp[j]
+
+
+@njit(cache=True)
+def _put_back(state, i, j, pair):
+    """Restore patients *i* and *j* to the values saved by :func:`_take_pair`."""
+    X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
+    xi, xj, ages, otypes, osds, pfsds, resps = pair
     for k in range(X.shape[1]):
         X[i, k] = xi[k]
         X[j, k] = xj[k]
-    age[i] = agei
-    age[j] = agej
-    otype[i] = oti
-    otype[j] = otj
-    osd[i] = osi
-    osd[j] = osj
-    pfsd[i] = pfi
-    pfsd[j] = pfj
-    resp[i] = rei
-    resp[j] = rej
+    age[i], age[j] = ages[0], ages[1]
+    otype[i], otype[j] = otypes[0], otypes[1]
+    osd[i], osd[j] = osds[0], osds[1]
+    pfsd[i], pfsd[j] = pfsds[0], pfsds[1]
+    resp[i], resp[j] = resps[0], resps[1]
 
 
 @njit(cache=True)
@@ -860,10 +908,10 @@ def anneal(state, fits, best, items, terms, cut, sched):
     t1, cur, wacc), ``cur`` holds [score, n_acc, n_exact]. Moves: :func:`_propose`.
     """
     X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
-    cb, cse, kmv, lr, fu, ordr, ts, es = fits
     best_X, best_age, best_otype, best_osd, best_pfsd, best_resp, best_info = best
-    kind, slot, blo, bhi, alo, ahi, scale, weight = items
     mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
+    pat = (X, arm, otype, osd, pfsd, resp)
+    model = (mterms, mp, mslot0, subslot, kbclc)
     cutv, window, cutlo, cuthi = cut
     rs, step0, nsteps, budget, t0, t1, cur, wacc = sched
     maxfu = cutv[0]
@@ -875,8 +923,7 @@ def anneal(state, fits, best, items, terms, cut, sched):
     ltfu = count_ltfu(otype, osd, minadmin)
     s_cur = cur[0]
     saved = _copy_fits(fits)
-    xi = np.empty(nt)
-    xj = np.empty(nt)
+    pair = _pair_buffer(state)
     for step in range(step0, step0 + nsteps):
         temp = t0 * (t1 / t0) ** (step / budget)
         i = _randint(rs, n)
@@ -884,45 +931,34 @@ def anneal(state, fits, best, items, terms, cut, sched):
         j = arm_lo[a] + _randint(rs, arm_n[a])
         if j == i:
             continue
-        for k in range(nt):
-            xi[k] = X[i, k]
-            xj[k] = X[j, k]
-        agei, agej = age[i], age[j]
-        oti, otj = otype[i], otype[j]
-        osi, osj = osd[i], osd[j]
-        pfi, pfj = pfsd[i], pfsd[j]
-        rei, rej = resp[i], resp[j]
+        _take_pair(state, i, j, pair)
         mode, kc, bchg, ok, d, maxfu = _propose(state, terms, rs, i, j, maxfu, cut)
         if mode < 0:
             continue
         minadmin = maxfu - window
         if not ok:
-            _put_back(X, age, otype, osd, pfsd, resp, i, j, xi, xj, agei, agej, oti, otj,
-                      osi, osj, pfi, pfj, rei, rej)
+            _put_back(state, i, j, pair)
             continue
         if mode == 0:
             continue
-        # The orders are saved for an outcome move (2-4) but restored for any rejected move
-        # of mode >= 2, the cut-off's (5) too, which thus puts back the orders saved at the
-        # last outcome move. Known since generator 2.0.0 and kept, so that a seed gives the
-        # same cohort; the refits of later covariate moves may then use stale orders until
-        # the next outcome move, and the final full refit (generator._fit_state) is exact.
-        _save_fits(fits, saved, mode >= 2 and mode != 5)
+        # The sort orders change only with an outcome move (2-4): saved and restored for
+        # those only (until calibration 13 a rejected cut-off move, mode 5, restored the
+        # orders saved at the last outcome move, so later covariate refits could use stale
+        # orders).
+        outcome = mode >= 2 and mode != 5
+        _save_fits(fits, saved, outcome)
         ltfu_new = ltfu
         if mode == 5:
             ltfu_new = count_ltfu(otype, osd, minadmin)
         elif mode == 1:
-            _refit_cov(kc, bchg, X, arm, ordr, ts, es, cb, cse, mterms, mp, mslot0, subslot,
-                       kecog, kpvtt, kmets, kbclc, tol, maxit)
+            _refit_cov(kc, bchg, X, arm, fits, terms, tol, maxit)
         else:
             for e in range(2):
                 if (mode == 3 and e == 1) or (mode == 4 and e == 0):
                     continue
-                eval_endpoint(e, X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse, kmv, lr,
-                              fu, mterms, mp, mslot0, subslot, kbclc, tol, maxit)
+                eval_endpoint(e, pat, fits, model, tol, maxit)
             ltfu_new = count_ltfu(otype, osd, minadmin)
-        s_new, nacc, nex = score(cb, cse, kmv, lr, fu, ltfu_new, kind, slot, blo, bhi,
-                                 alo, ahi, scale, weight, wacc)
+        s_new, nacc, nex = score(fits, ltfu_new, items, wacc)
         dlt = s_new - s_cur
         if dlt <= 0.0 or _unif(rs) < math.exp(-dlt / temp):
             s_cur = s_new
@@ -947,9 +983,8 @@ def anneal(state, fits, best, items, terms, cut, sched):
                 maxfu -= d
                 minadmin = maxfu - window
                 cutv[0] = maxfu
-            _put_back(X, age, otype, osd, pfsd, resp, i, j, xi, xj, agei, agej, oti, otj,
-                      osi, osj, pfi, pfj, rei, rej)
-            _restore_fits(fits, saved, mode >= 2)
+            _put_back(state, i, j, pair)
+            _restore_fits(fits, saved, outcome)
     return s_cur
 
 
@@ -990,11 +1025,12 @@ def _swap_cov(X, i, j, k, kecog, kpvtt, kmets, kbclc):
 
 
 @njit(cache=True)
-def _refit_cov(k, bch, X, arm, ordr, ts, es, cb, cse, mterms, mp, mslot0, subslot,
-               kecog, kpvtt, kmets, kbclc, tol, maxit):
+def _refit_cov(k, bch, X, arm, fits, terms, tol, maxit):
     """Refit the models a swap of covariate *k* (the stage block when ``k == -2``) changes:
     its univariate fits, the multivariable fit of an endpoint that includes it, and, when
     *bch* (the swap changed BCLC too), BCLC's univariate fits and the BCLC-B subgroup fit."""
+    cb, cse, kmv, lr, fu, ordr, ts, es = fits
+    mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
     for e in range(2):
         inm = False
         if k == -2:
@@ -1032,7 +1068,6 @@ def _polish_swaps(state, fits, saved, items, terms, wacc, lex, ltfu, s_cur, n_cu
     patients of an arm; returns (score, n_acc, improved)."""
     X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
     cb, cse, kmv, lr, fu, ordr, ts, es = fits
-    kind, slot, blo, bhi, alo, ahi, scale, weight = items
     mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
     n = X.shape[0]
     nk = swappable.shape[0]
@@ -1051,10 +1086,8 @@ def _polish_swaps(state, fits, saved, items, terms, wacc, lex, ltfu, s_cur, n_cu
                 r = _swap_cov(X, i, j, k, kecog, kpvtt, kmets, kbclc)
                 if r == 0:
                     continue
-                _refit_cov(k, r == 2, X, arm, ordr, ts, es, cb, cse, mterms, mp, mslot0,
-                           subslot, kecog, kpvtt, kmets, kbclc, SEARCH_TOL, 3)
-                s_new, a1, a2 = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi,
-                                      alo, ahi, scale, weight, wacc)
+                _refit_cov(k, r == 2, X, arm, fits, terms, SEARCH_TOL, 3)
+                s_new, a1, a2 = score(fits, ltfu, items, wacc)
                 if _better(s_new, a1, s_cur, n_cur, lex):
                     s_cur = s_new
                     n_cur = a1
@@ -1075,9 +1108,9 @@ def _polish_shifts(state, fits, saved, items, terms, ctrl, ltfu, s_cur, n_cur):
     """One sweep of every time shift of up to ``maxshift`` days (OS, or PFS of a patient
     who progressed); returns (score, n_acc, lost to follow-up, improved)."""
     X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
-    cb, cse, kmv, lr, fu, ordr, ts, es = fits
-    kind, slot, blo, bhi, alo, ahi, scale, weight = items
     mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
+    pat = (X, arm, otype, osd, pfsd, resp)
+    model = (mterms, mp, mslot0, subslot, kbclc)
     maxfu, minadmin, sweeps, maxshift, wacc, lex = ctrl
     n = X.shape[0]
     improved = False
@@ -1107,12 +1140,9 @@ def _polish_shifts(state, fits, saved, items, terms, ctrl, ltfu, s_cur, n_cur):
                             continue
                         if which == 1 and e == 0:
                             continue
-                        eval_endpoint(e, X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse,
-                                      kmv, lr, fu, mterms, mp, mslot0, subslot, kbclc,
-                                      SEARCH_TOL, 3)
+                        eval_endpoint(e, pat, fits, model, SEARCH_TOL, 3)
                     lt = count_ltfu(otype, osd, minadmin)
-                    s_new, a1, a2 = score(cb, cse, kmv, lr, fu, lt, kind, slot, blo, bhi,
-                                          alo, ahi, scale, weight, wacc)
+                    s_new, a1, a2 = score(fits, lt, items, wacc)
                     if _better(s_new, a1, s_cur, n_cur, lex):
                         s_cur = s_new
                         n_cur = a1
@@ -1138,9 +1168,9 @@ def _polish_exchanges(state, fits, saved, items, terms, ctrl, ltfu, s_cur, n_cur
     """One sweep of every exchange of whole outcomes (type, times, response) between two
     patients of an arm; returns (score, n_acc, improved)."""
     X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
-    cb, cse, kmv, lr, fu, ordr, ts, es = fits
-    kind, slot, blo, bhi, alo, ahi, scale, weight = items
     mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
+    pat = (X, arm, otype, osd, pfsd, resp)
+    model = (mterms, mp, mslot0, subslot, kbclc)
     maxfu, minadmin, sweeps, maxshift, wacc, lex = ctrl
     n = X.shape[0]
     improved = False
@@ -1156,10 +1186,8 @@ def _polish_exchanges(state, fits, saved, items, terms, ctrl, ltfu, s_cur, n_cur
                     and valid(j, otype, osd, pfsd, resp, maxfu, avail)):
                 _swap_outcomes(otype, osd, pfsd, resp, i, j)
                 continue
-            full_eval(X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse, kmv, lr, fu,
-                      mterms, mp, mslot0, subslot, kbclc, SEARCH_TOL, 3)
-            s_new, a1, a2 = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi,
-                                  alo, ahi, scale, weight, wacc)
+            full_eval(pat, fits, model, SEARCH_TOL, 3)
+            s_new, a1, a2 = score(fits, ltfu, items, wacc)
             if _better(s_new, a1, s_cur, n_cur, lex):
                 s_cur = s_new
                 n_cur = a1
@@ -1183,15 +1211,13 @@ def polish(state, fits, items, terms, ctrl):
     score (sideways moves on the count). Bundles as :func:`anneal`'s; *ctrl* = (maxfu,
     minadmin, sweeps, maxshift, wacc, lex). Returns the final score."""
     X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
-    cb, cse, kmv, lr, fu, ordr, ts, es = fits
-    kind, slot, blo, bhi, alo, ahi, scale, weight = items
     mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
+    pat = (X, arm, otype, osd, pfsd, resp)
+    model = (mterms, mp, mslot0, subslot, kbclc)
     maxfu, minadmin, sweeps, maxshift, wacc, lex = ctrl
-    full_eval(X, arm, otype, osd, pfsd, resp, ordr, ts, es, cb, cse, kmv, lr, fu,
-              mterms, mp, mslot0, subslot, kbclc, SEARCH_TOL, 30)
+    full_eval(pat, fits, model, SEARCH_TOL, 30)
     ltfu = count_ltfu(otype, osd, minadmin)
-    s_cur, n_cur, nex = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi,
-                              scale, weight, wacc)
+    s_cur, n_cur, nex = score(fits, ltfu, items, wacc)
     saved = _copy_fits(fits)
     for sw in range(sweeps):
         s_cur, n_cur, imp1 = _polish_swaps(state, fits, saved, items, terms, wacc, lex, ltfu,
@@ -1215,19 +1241,20 @@ def _differs(X, i, j, k, kecog, kpvtt, kmets):
 
 
 @njit(cache=True)
-def pair_swaps(X, arm, cb, cse, kmv, lr, fu, ordr, ts, es, kind, slot, blo, bhi, alo, ahi,
-               scale, weight, mterms, mp, mslot0, subslot, covs, kecog, kpvtt, kmets, kbclc,
-               ltfu, wacc, maxeval):
+def pair_swaps(state, fits, items, terms, covs, ltfu, wacc, maxeval):
     """Compound moves of the repair phase: two swaps of the same covariate (each between
     two patients of the same arm) made together, for each covariate in *covs* (-2: the
     stage block ECOG, PVTT, metastases and BCLC together); the first
     pair that raises the number of items in acceptance tolerance is kept (deterministic
-    order). Returns the number of evaluations made, negative when a pair was kept."""
+    order). Bundles as :func:`anneal`'s. Returns the number of evaluations made, negative
+    when a pair was kept."""
+    X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
+    cb, cse, kmv, lr, fu, ordr, ts, es = fits
+    mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
     n = X.shape[0]
     tol = SEARCH_TOL
     maxit = 3
-    s_cur, n_cur, nex = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo, bhi, alo, ahi,
-                              scale, weight, wacc)
+    s_cur, n_cur, nex = score(fits, ltfu, items, wacc)
     cb0 = cb.copy()
     cse0 = cse.copy()
     nev = 0
@@ -1252,11 +1279,8 @@ def pair_swaps(X, arm, cb, cse, kmv, lr, fu, ordr, ts, es, kind, slot, blo, bhi,
                         r2 = _swap_cov(X, i2, j2, k, kecog, kpvtt, kmets, kbclc)
                         if r2 == 0:
                             continue
-                        _refit_cov(k, r1 == 2 or r2 == 2, X, arm, ordr, ts, es, cb, cse,
-                                   mterms, mp, mslot0, subslot, kecog, kpvtt, kmets, kbclc,
-                                   tol, maxit)
-                        s_new, a1, a2 = score(cb, cse, kmv, lr, fu, ltfu, kind, slot, blo,
-                                              bhi, alo, ahi, scale, weight, wacc)
+                        _refit_cov(k, r1 == 2 or r2 == 2, X, arm, fits, terms, tol, maxit)
+                        s_new, a1, a2 = score(fits, ltfu, items, wacc)
                         nev += 1
                         if a1 > n_cur:
                             return -nev

@@ -25,9 +25,9 @@ from hcc import paper
 from hcc.paths import CACHE_DIR, DEFAULT_SEED
 
 #: Bump when the generator's output for a given seed changes.
-GENERATOR_VERSION = "2.0.0"
+GENERATOR_VERSION = "2.1.0"
 #: Bump when the calibrated state for a given seed changes (search, score, moves).
-CALIBRATION_VERSION = "12"
+CALIBRATION_VERSION = "14"
 #: Moves per annealing chain (fixed budget → deterministic).
 DEFAULT_BUDGET = 400_000
 #: Annealing chains at most (forked processes, in waves of WAVE that stop once a chain has
@@ -63,6 +63,12 @@ PAIR_MAX_EVAL = 400_000
 ARM_ORDER = paper.ARMS  # rows 0..36 TKI, 37..92 TKI-ICI
 #: Model draws scored before a chain starts; the chain anneals from the best of them.
 START_DRAWS = 64
+#: Guided restarts: an item that the best result of the earlier waves still misses weighs
+#: this many times more in the next wave's chains (again for each wave it stays missed, up
+#: to :data:`MISS_BOOST_MAX`), so the search stops trading it for its neighbours. The
+#: chains' results are compared on the plain weights.
+MISS_BOOST = 5.0
+MISS_BOOST_MAX = 125.0
 #: Keys of the state that moves change (the others — arm, regimen, availability, start
 #: day — stay with their row).
 MOVING = ("X", "age", "otype", "osd", "pfsd", "resp")
@@ -115,31 +121,19 @@ def start_state(rng: np.random.Generator, cutoff: str, draws: int = START_DRAWS)
 
     maxfu, minadmin = _window(cutoff)
     items = cal.build_items()
-    it = _item_arrays(items)
+    it = cal.item_arrays(items)
     bufs = cal.workspace(sum(paper.ARM_N.values()))
     rules = model_rules()
     best, best_key = None, None
     ages = model.draw_ages(rng)  # the slowest step, and no printed number but age depends on it
     for _ in range(draws):
         st = model.draw_cohort(rng, maxfu, rules, ages)
-        cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"],
-                      *bufs[5:], *bufs[:5], *_fit_args(), 1e-9, 60)
+        cal.full_eval(cal.patients(st), bufs, cal.model_terms(), 1e-9, 60)
         lt = cal.count_ltfu(st["otype"], st["osd"], minadmin)
-        s, nacc, _ = cal.score(*bufs[:5], lt, *it)
+        s, nacc, _ = cal.score(bufs, lt, it)
         if best_key is None or (-nacc, s) < best_key:
             best, best_key = st, (-nacc, s)
     return best
-
-
-def _item_arrays(items: dict) -> tuple:
-    return (items["kind"], items["slot"], items["blo"], items["bhi"], items["alo"],
-            items["ahi"], items["scale"], items["weight"])
-
-
-def _fit_args() -> tuple:
-    from hcc.reconstruct import calibrate as cal
-
-    return (cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0, cal.SUB_SLOT, cal.K_BCLC)
 
 
 def _cutoff_date(maxfu: int) -> str:
@@ -162,12 +156,19 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
     """One chain: the best of :data:`START_DRAWS` model draws, annealed for *budget* moves
     from temperature *t0* down to *t1*, then repaired; returns the best state found.
 
-    With *init* (a result of an earlier chain: ``state`` and ``cutoff``) the chain starts
-    from that state instead, with a shorter, cooler run (:data:`RESTART`): chains after the
-    first wave continue the best one rather than start again from the model."""
+    With *init* (a result of an earlier chain: ``state`` and ``cutoff``, and ``boost``, the
+    factor on each item's weight, see :data:`MISS_BOOST`) the chain starts from that state
+    instead, with a shorter, cooler run (:data:`RESTART`): chains after the first wave
+    continue the best one rather than start again from the model. The returned ``score``
+    is on the plain weights."""
     from hcc.reconstruct import calibrate as cal
 
     rng = np.random.default_rng(chain_seed)
+    items = cal.build_items()
+    plain = cal.item_arrays(items)
+    if init is not None and init.get("boost") is not None:
+        items["weight"] = items["weight"] * np.asarray(init["boost"], dtype=np.float64)
+    it = cal.item_arrays(items)
     if init is None:
         st = start_state(rng, cutoff)
     else:
@@ -176,13 +177,10 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
         budget = max(1, int(budget * RESTART[0]))
         t0, t1 = RESTART[1], RESTART[2]
     maxfu, minadmin = _window(cutoff)
-    it = _item_arrays(cal.build_items())
     bufs = cal.workspace(len(st["age"]))
-    cb, cse, kmv, lr, fu, ordr, ts, es = bufs
-    cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"], ordr, ts,
-                  es, cb, cse, kmv, lr, fu, *_fit_args(), 1e-9, 60)
+    cal.full_eval(cal.patients(st), bufs, cal.model_terms(), 1e-9, 60)
     ltfu = cal.count_ltfu(st["otype"], st["osd"], minadmin)
-    s, nacc, nex = cal.score(cb, cse, kmv, lr, fu, ltfu, *it)
+    s, nacc, nex = cal.score(bufs, ltfu, it)
     cur = np.array([s, nacc, nex], dtype=np.float64)
     best = {k: st[k].copy() for k in MOVING}
     best_info = np.array([s, nacc, nex, 0.0, maxfu])
@@ -205,7 +203,7 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
     if polish_sweeps > 0:
         for k in MOVING:
             st[k][...] = best[k]
-        rep, fu_r, (nacc, s, nex) = repair(st, int(best_info[4]), window, rs)
+        rep, fu_r, (nacc, s, nex) = repair(st, int(best_info[4]), window, rs, it=it)
         ev_key = _fit_state(st, int(best_info[4]), window, it, bufs, cal.W_ACC_POLISH)
         if (nacc, -s) > (ev_key[0], -ev_key[1]):
             best = {k: rep[k] for k in MOVING}
@@ -226,6 +224,11 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
     elif polish_sweeps == 0:  # warm-up: compile the descent only
         _lex_polish(st, int(best_info[4]), window, it, bufs, 0)
     best.update({k: st[k] for k in FIXED})
+    if it is not plain and polish_sweeps > 0:
+        for k in MOVING:
+            st[k][...] = best[k]
+        best_info[1], best_info[0], best_info[2] = _fit_state(st, int(best_info[4]), window, plain,
+                                                              bufs, cal.W_ACC_POLISH)
     return {"state": best, "score": float(best_info[0]), "n_acc": int(best_info[1]),
             "n_exact": int(best_info[2]), "best_step": int(best_info[3]),
             "n_acc_annealed": annealed, "cutoff": _cutoff_date(int(best_info[4])),
@@ -254,12 +257,9 @@ def _fit_state(st, maxfu, window, it, bufs, wacc):
     """Refit everything for state *st* (full precision); returns (n_acc, score, n_exact)."""
     from hcc.reconstruct import calibrate as cal
 
-    cb, cse, kmv, lr, fu, ordr, ts, es = bufs
-    cal.full_eval(st["X"], st["arm"], st["otype"], st["osd"], st["pfsd"], st["resp"], ordr, ts, es, cb,
-                  cse, kmv, lr, fu, cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0,
-                  cal.SUB_SLOT, cal.K_BCLC, 1e-12, 100)
+    cal.full_eval(cal.patients(st), bufs, cal.model_terms(), 1e-12, 100)
     lt = cal.count_ltfu(st["otype"], st["osd"], maxfu - window)
-    s, nacc, nex = cal.score(cb, cse, kmv, lr, fu, lt, *it, wacc)
+    s, nacc, nex = cal.score(bufs, lt, it, wacc)
     return int(nacc), float(s), int(nex)
 
 
@@ -297,7 +297,7 @@ def _lex_polish(st, maxfu, window, it, bufs, sweeps, wacc=None):
 
 
 def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None = None,
-           log=None) -> tuple[dict, int, tuple[int, float]]:
+           log=None, it: tuple | None = None) -> tuple[dict, int, tuple[int, float]]:
     """Final repair phase: lexicographic local search, then iterated kicks.
 
     First a deterministic greedy descent (:func:`hcc.reconstruct.calibrate.polish` with
@@ -308,15 +308,15 @@ def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None
     cold annealing kick from the best state followed by the same descent; a round's result
     is kept only if it is lexicographically better (more in tolerance, then lower score).
     Random numbers come from the chain's counter-based generator *rs*, so the result is
-    deterministic. Returns (state, cut-off in days, (n_acc, score)).
+    deterministic. *it*: the item arrays to score by (default the plain ones of
+    :func:`~hcc.reconstruct.calibrate.build_items`). Returns (state, cut-off in days,
+    (n_acc, score)).
     """
     from hcc.reconstruct import calibrate as cal
 
     rounds = REPAIR_ROUNDS if rounds is None else rounds
-    items = cal.build_items()
-    it = (items["kind"], items["slot"], items["blo"], items["bhi"], items["alo"],
-          items["ahi"], items["scale"], items["weight"])
-    n_scored = int((items["weight"] > 0).sum())
+    it = cal.item_arrays(cal.build_items()) if it is None else it
+    n_scored = int((it[7] > 0).sum())
     n = len(st["age"])
     bufs = cal.workspace(n)
     keys = MOVING
@@ -337,12 +337,9 @@ def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None
         for k in st:
             st[k][...] = best[k]
         _fit_state(st, best_fu, window, it, bufs, cal.W_ACC_POLISH)
-        cb, cse, kmv, lr, fu, ordr, ts, es = bufs
-        nev = cal.pair_swaps(st["X"], st["arm"], cb, cse, kmv, lr, fu, ordr, ts, es, *it,
-                             cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0, cal.SUB_SLOT,
-                             np.array(covs, np.int64), cal.K_ECOG, cal.K_PVTT, cal.K_METS,
-                             cal.K_BCLC, cal.count_ltfu(st["otype"], st["osd"],
-                                                         best_fu - window),
+        nev = cal.pair_swaps(_state_tuple(st), tuple(bufs), it, _terms(),
+                             np.array(covs, np.int64),
+                             cal.count_ltfu(st["otype"], st["osd"], best_fu - window),
                              cal.W_ACC_POLISH, PAIR_MAX_EVAL)
         if nev >= 0:
             break
@@ -408,14 +405,11 @@ def evaluate_state(state: dict, cutoff: str) -> dict:
     maxfu, minadmin = _window(cutoff)
     items = cal.build_items()
     n = len(state["age"])
-    cb, cse, kmv, lr, fu, ordr, ts, es = cal.workspace(n)
-    cal.full_eval(state["X"], state["arm"], state["otype"], state["osd"], state["pfsd"], state["resp"], ordr,
-                  ts, es, cb, cse, kmv, lr, fu, cal.MULTI_TERMS, cal.MULTI_P, cal.MULTI_SLOT0,
-                  cal.SUB_SLOT, cal.K_BCLC, 1e-14, 200)
+    fits = cal.workspace(n)
+    cb, cse, kmv, lr, fu = fits[:5]
+    cal.full_eval(cal.patients(state), fits, cal.model_terms(), 1e-14, 200)
     ltfu = cal.count_ltfu(state["otype"], state["osd"], minadmin)
-    it = (items["kind"], items["slot"], items["blo"], items["bhi"], items["alo"],
-          items["ahi"], items["scale"], items["weight"])
-    s, nacc, nex = cal.score(cb, cse, kmv, lr, fu, ltfu, *it)
+    s, nacc, nex = cal.score(fits, ltfu, cal.item_arrays(items))
     vals = cal.item_values(cb, cse, kmv, lr, fu, ltfu, items["kind"], items["slot"])
     rows = []
     for q in range(len(vals)):
@@ -714,6 +708,21 @@ def _run_wave(wave, seqs, budget, cutoff, shared, results, progress, t_start, n_
         p.join()
 
 
+def miss_boost(result: dict, boost: np.ndarray | None) -> np.ndarray:
+    """The weight factors of the next wave (:data:`MISS_BOOST`): *boost* (ones at first)
+    times ``MISS_BOOST`` for each scored item that *result* misses, capped at
+    :data:`MISS_BOOST_MAX`."""
+    from hcc.reconstruct import calibrate as cal
+
+    items = cal.build_items()
+    boost = np.ones(len(items["weight"])) if boost is None else np.array(boost, dtype=np.float64)
+    ev = evaluate_state(result["state"], result["cutoff"])
+    for q, row in enumerate(ev["items"]):
+        if row["scored"] and not row["in_tolerance"]:
+            boost[q] = min(MISS_BOOST_MAX, boost[q] * MISS_BOOST)
+    return boost
+
+
 def calibrate(seed: int, budget: int, chains: int, cutoff: str, progress: bool) -> dict:
     """Run up to *chains* annealing chains and return the best.
 
@@ -741,11 +750,15 @@ def calibrate(seed: int, budget: int, chains: int, cutoff: str, progress: bool) 
         shared = mp.get_context("fork").Array("d", 4 * chains, lock=False)
         for c in range(chains):
             shared[4 * c + 1] = math.inf
+        boost = None
         for w0 in range(0, chains, WAVE):
             wave = list(range(w0, min(chains, w0 + WAVE)))
             done = sorted(results)
-            init = (results[min(done, key=lambda c: (-results[c]["n_acc"], results[c]["score"], c))]
-                    if done else None)
+            init = None
+            if done:
+                init = results[min(done, key=lambda c: (-results[c]["n_acc"], results[c]["score"], c))]
+                boost = miss_boost(init, boost)
+                init = {**init, "boost": boost}
             _run_wave(wave, seqs, budget, cutoff, shared, results, progress, t_start,
                       n_scored, chains, init)
             if any(results[c]["n_acc"] >= n_scored for c in wave):
