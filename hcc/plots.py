@@ -226,8 +226,8 @@ def flow_diagram(stages, branches: Mapping[str, Mapping[str, int]] | None = None
 def response_bars(result, ax=None, mask=None, **kwargs):
     """Bars of best response per arm from :func:`hcc.response_table`; returns the Axes.
 
-    *mask* (:class:`hcc.privacy.Mask`) defaults to the chapter's mask
-    (:func:`hcc.privacy.active`), so a chapter's figure is masked even when the call does
+    *mask* (:class:`hcc.pipeline.privacy.Mask`) defaults to the chapter's mask
+    (:func:`hcc.pipeline.privacy.active`), so a chapter's figure is masked even when the call does
     not pass it; see ``ResponseResult.plot`` for what is hidden.
     """
     from hcc.pipeline.privacy import resolve

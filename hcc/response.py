@@ -72,7 +72,7 @@ class ResponseResult(Result):
             out[f"{a} upper"] = up
         out["P"] = [np.nan] * len(self.counts) + [self.p_orr, self.p_dcr]
         cats = list(self.counts.index)
-        # the sums the table states, for complementary suppression (hcc.book.suppress_small_counts)
+        # the sums the table states, for complementary suppression (hcc.chapter.suppress.suppress_small_counts)
         out.attrs["hcc_row_sums"] = [(None, cats), ("ORR", ["CR", "PR"]), ("DCR", ["CR", "PR", "SD"]),
                                      ("DCR", ["ORR", "SD"]),
                                      (None, ["DCR", "PD"] + [c for c in cats if c not in CATEGORIES[:4]])]
@@ -101,7 +101,7 @@ class ResponseResult(Result):
         """Category × arm: True where a masked figure hides the bar.
 
         The cells the masked table hides (small, or hidden so that they cannot be worked out
-        from the others: :func:`hcc.book.suppress_small_counts`), and — because a figure
+        from the others: :func:`hcc.chapter.suppress.suppress_small_counts`), and — because a figure
         shows their sum as 100 % minus the rest — further categories (smallest first) until
         the hidden ones of an arm hold at least ``mask.k`` patients together."""
         from hcc.chapter.suppress import suppress_small_counts
@@ -127,7 +127,7 @@ class ResponseResult(Result):
 
         ``kind="stacked"`` stacks CR/PR/SD/PD to 100%; ``kind="grouped"`` puts them side by side.
 
-        With an active *mask* (:class:`hcc.privacy.Mask`) the bars hide what the masked table
+        With an active *mask* (:class:`hcc.pipeline.privacy.Mask`) the bars hide what the masked table
         hides (:meth:`hidden`: a count of 1 to k − 1 and the cells hidden with it): in a
         stacked bar the hidden categories of an arm are drawn as one grey hatched segment
         without a label (their sum, never one of them: at least two are hidden, so the height

@@ -100,8 +100,8 @@ class SafetyResult(Result):
         """Horizontal bars (seaborn) of the percentage of patients per term by arm; returns the Axes.
 
         ``severe=True`` plots grade ≥ ``grade_min_severe`` instead of any grade; ``top`` keeps
-        the most frequent terms. With an active ``mask`` (:class:`hcc.privacy.Mask`) a bar
-        is not drawn where the masked table (:func:`hcc.book.suppress_small_counts` of
+        the most frequent terms. With an active ``mask`` (:class:`hcc.pipeline.privacy.Mask`) a bar
+        is not drawn where the masked table (:func:`hcc.chapter.suppress.suppress_small_counts` of
         ``by_term``) hides its count — fewer than ``mask.k`` patients, or all but fewer than
         ``mask.k`` of the arm — and the axis label says so.
         """

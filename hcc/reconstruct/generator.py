@@ -561,7 +561,7 @@ def start_days(state: dict, cutoff: str, rng: np.random.Generator) -> np.ndarray
 
 def build_frames(state: dict, seed: int, cutoff: str) -> dict[str, pd.DataFrame]:
     """Turn a calibrated state into the raw export (dates), the analysis table (derived
-    from it by :func:`hcc.data.derive_analysis`, the loader's own rule) and the adverse
+    from it by :func:`hcc.cohort.derive.derive_analysis`, the loader's own rule) and the adverse
     events (:func:`adverse_events.draw_adverse_events`)."""
     from hcc.cohort.derive import derive_analysis
     from hcc.cohort.dictionary import RAW_COLUMNS
