@@ -17,7 +17,8 @@ holds, per key, R's output, the test that asked for it and the input hashes;
 * R absent (or ``HCC_NO_R=1``): the frozen output is returned, so the R tests still assert.
   Only an input with no reference (e.g. a rebuilt shipped cohort) skips, with the reason.
 * ``HCC_FREEZE_R=1 pytest ...`` (R present) records every call of the run into the json and
-  rewrites the ``.R`` files (written at the end of the session, see ``conftest.py``).
+  rewrites the ``.R`` files (written at the end of the session, see ``conftest.py``);
+  ``HCC_FREEZE_R=prune pytest`` (the whole suite) keeps only the calls of that run.
 """
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ import pytest
 
 R_DIR = Path(__file__).resolve().parent / "r"
 FROZEN = R_DIR / "r_results.json"
-FREEZE = os.environ.get("HCC_FREEZE_R") == "1"
+FREEZE = os.environ.get("HCC_FREEZE_R") in ("1", "prune")
+PRUNE = os.environ.get("HCC_FREEZE_R") == "prune"
 _RECORDED: dict[str, dict] = {}
 
 HEADER = "suppressMessages({library(survival); library(jsonlite)})"
@@ -144,7 +146,9 @@ def write_frozen() -> int:
     """Merge the calls recorded in this session into r_results.json and rewrite tests/r/*.R."""
     if not _RECORDED:
         return 0
-    data = dict(_frozen())
+    # HCC_FREEZE_R=prune (a whole-suite run): keep only this run's calls, so references of
+    # inputs that no longer exist (a rebuilt shipped cohort) and of renamed tests go
+    data = {} if PRUNE else dict(_frozen())
     data.update(_RECORDED)
     data = dict(sorted(data.items(), key=lambda kv: (kv[1]["test"], kv[0])))
     R_DIR.mkdir(exist_ok=True)
@@ -167,6 +171,10 @@ def write_frozen() -> int:
             blocks.append(f"## ---- {key}  {entry['test']}\n## inputs: {inputs}\n"
                           + _script(entry["code"], paths) + "\n")
         (R_DIR / f"{module}.R").write_text("\n".join(blocks))
+    if PRUNE:
+        for old in R_DIR.glob("*.R"):
+            if old.stem not in by_module:
+                old.unlink()
     return len(_RECORDED)
 
 
