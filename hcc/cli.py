@@ -234,6 +234,8 @@ def _cmd_ensemble(args) -> int:
         _out(f"ensemble: {len(run.members)} of {args.n} cohorts ("
              + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
              + f") on {where} in {run.wall:.1f} s; written to {args.out}")
+        for seed in sorted(run.seconds):  # wall clock of each task built or loaded now
+            _out(f"  seed {seed}: {run.seconds[seed]:.1f} s ({run.sources[seed]})")
     for seed, msg in sorted(run.failures.items()):
         _err(f"hcc ensemble: seed {seed} failed: {msg}")
     return EXIT_INVALID if run.failures else EXIT_OK

@@ -1,6 +1,6 @@
 """The package layout (issue 14, "The house"). References: ARCHITECTURE.md's "Layers" picture
 (the module list and its "Never" rules) and the limits it states (no function over ~100
-lines, no module over ~800 lines in ``cohort/``, ``chapter/``, ``pipeline/``).
+lines, no module over ~800 lines anywhere in ``hcc/``).
 
 The import rules are read from the source (every ``import`` statement, also those inside a
 function, because a lazy import is still a dependency); that loading a cohort never imports
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "hcc"
 
 #: The statistics core (ARCHITECTURE.md: knows nothing about this paper).
-CORE = ("tables", "survival", "coxph", "cox_tables", "response", "safety", "forest", "plots",
+CORE = ("tables", "survival", "coxph", "cox_diagnostics", "cox_tables", "response", "safety", "forest", "plots",
         "propensity", "restricted_mean", "landmark_analysis", "sensitivity")
 #: Lazy imports of the core that predate the layout (named in ARCHITECTURE.md; the core's
 #: owner removes them): the figure helpers read the chapter's mask.
@@ -32,7 +32,6 @@ KNOWN_CORE_EXCEPTIONS = {("hcc.plots", "hcc.pipeline.privacy"),
                          ("hcc.response", "hcc.chapter.suppress"),
                          ("hcc.safety", "hcc.chapter.suppress")}
 #: Packages whose size limits this test enforces (the others' owners are splitting theirs).
-SIZED = ("cohort", "chapter", "pipeline")
 
 
 def _layers_block() -> list[str]:
@@ -159,7 +158,8 @@ def test_chapter_and_pipeline_keep_to_their_side():
 
 
 def _owned_files() -> list[Path]:
-    return sorted(p for sub in SIZED for p in (PKG / sub).glob("*.py"))
+    """Every module of the package (the limits hold for all of hcc/ since issue 14)."""
+    return sorted(p for p in PKG.rglob("*.py") if "__pycache__" not in p.parts)
 
 
 def test_no_module_over_800_lines_and_no_function_over_100():
@@ -167,7 +167,7 @@ def test_no_module_over_800_lines_and_no_function_over_100():
                   if (n := len(p.read_text(encoding="utf-8").splitlines())) > 800]
     assert long_files == []
     long_functions = []
-    for p in _owned_files() + [PKG / "cli.py", PKG / "readiness.py"]:
+    for p in _owned_files():
         for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 n = node.end_lineno - node.lineno + 1

@@ -81,13 +81,14 @@ def build_member(seed: int, budget: int, chains: int, cutoff: str, cache: bool =
     os.environ["HCC_CHAINS_IN_PROCESS"] = "1"  # see the module docstring
     from hcc.ensemble import cohort_quantities
     from hcc.reconstruct import generator
+    from hcc.reconstruct.output import _read_files
 
     t0 = time.perf_counter()
     if seed == DEFAULT_SEED and _shipped_matches(seed, budget, chains, cutoff):
         from hcc.paths import DATA_DIR
 
         folder = Path(DATA_DIR)
-        files = generator._read_files(folder)
+        files = _read_files(folder)
         source = "shipped"
     else:
         rec = generator.reconstruct(seed=seed, out=None, progress=False, cache=cache,
@@ -184,12 +185,41 @@ def run_ensemble(n: int | None = None, out=None, seed_start: int = DEFAULT_SEED,
     -------
     EnsembleRun
     """
-    from dask.distributed import as_completed
-
-    from hcc.ensemble import cohort_quantities, summarize_ensemble
+    from hcc.ensemble import summarize_ensemble
     from hcc.reconstruct import calibrate as cal
     from hcc.reconstruct import generator
 
+    seeds = _seed_list(n, seed_start, seeds, workers)
+    budget = generator.DEFAULT_BUDGET if budget is None else int(budget)
+    chains = generator.DEFAULT_CHAINS if chains is None else int(chains)
+    cutoff = cutoff or cal.CUTOFF_START
+    out = Path(out) if out is not None else None
+    ident = {"generator_version": generator.GENERATOR_VERSION, "budget": budget,
+             "chains": chains, "search_cutoff": cutoff}
+    book = _Ledger(seeds, out, progress)
+    book.resume(ident)
+    todo = [s for s in seeds if s not in book.rows]
+    book.report()
+    if todo:
+        _run_tasks(book, todo, scheduler, int(workers), (budget, chains, cutoff, cache))
+    book.save()
+    book.report(final=True)
+    if not book.rows:
+        raise DataError("every seed of the ensemble failed: " + "; ".join(
+            f"{s}: {e}" for s, e in book.failures.items()))
+    members = _members_frame(book.rows)
+    default_row = _default_row(book.rows, budget, chains, cutoff, default)
+    summary = summarize_ensemble(members, default=default_row)
+    if out is not None:
+        summary.summary.to_csv(out / "summary.csv")
+        _write_manifest(out, book, (budget, chains, cutoff), default_row)
+    return EnsembleRun(members=members, summary=summary, failures=book.failures,
+                       sources=book.sources, seconds=book.seconds,
+                       wall=time.perf_counter() - book.t_start, out=out)
+
+
+def _seed_list(n, seed_start, seeds, workers) -> list[int]:
+    """The seeds of a run (explicit, or *n* from *seed_start*), checked."""
     if seeds is None:
         if n is None or int(n) < 1:
             raise DataError("an ensemble needs at least one seed (--n 1 or more)")
@@ -199,102 +229,122 @@ def run_ensemble(n: int | None = None, out=None, seed_start: int = DEFAULT_SEED,
         raise DataError("the seeds of an ensemble must be distinct")
     if int(workers) < 1:
         raise DataError("an ensemble needs at least one worker (--workers 1 or more)")
-    budget = generator.DEFAULT_BUDGET if budget is None else int(budget)
-    chains = generator.DEFAULT_CHAINS if chains is None else int(chains)
-    cutoff = cutoff or cal.CUTOFF_START
-    t_start = time.perf_counter()
-    out = Path(out) if out is not None else None
-    rows: dict[int, dict] = {}
-    sources: dict[int, str] = {}
-    seconds: dict[int, float] = {}
-    failures: dict[int, str] = {}
-    ident = {"generator_version": generator.GENERATOR_VERSION, "budget": budget,
-             "chains": chains, "search_cutoff": cutoff}
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        old = _read_rows(out / "ensemble.csv")
-        if old is not None and all(c in old.columns for c in ("seed",) + IDENTITY):
-            for rec in old.to_dict("records"):
-                s = int(rec["seed"])
-                if s in seeds and all(str(rec[k]) == str(v) for k, v in ident.items()):
-                    rows[s] = rec
-                    sources[s] = "resumed"
-    todo = [s for s in seeds if s not in rows]
+    return seeds
 
-    def report(final=False):
-        if not progress:
+
+class _Ledger:
+    """What a run has so far — rows, their sources, task seconds, failures — with the
+    progress line and the files rewritten as each task finishes."""
+
+    def __init__(self, seeds: list[int], out: Path | None, progress: bool):
+        self.seeds, self.out, self.progress = seeds, out, progress
+        self.rows: dict[int, dict] = {}
+        self.sources: dict[int, str] = {}
+        self.seconds: dict[int, float] = {}
+        self.failures: dict[int, str] = {}
+        self.t_start = time.perf_counter()
+
+    def resume(self, ident: dict) -> None:
+        """Keep the rows of ``out/ensemble.csv`` built with the same settings *ident*."""
+        if self.out is None:
             return
-        done = len(rows) + len(failures)
-        cached = sum(v in ("cache", "resumed", "shipped") for v in sources.values())
-        sys.stderr.write(f"\rensemble: {done}/{len(seeds)} done ({cached} from cache or earlier "
-                         f"runs, {len(failures)} failed)  {time.perf_counter() - t_start:6.1f}s")
+        self.out.mkdir(parents=True, exist_ok=True)
+        old = _read_rows(self.out / "ensemble.csv")
+        if old is None or not all(c in old.columns for c in ("seed",) + IDENTITY):
+            return
+        for rec in old.to_dict("records"):
+            s = int(rec["seed"])
+            if s in self.seeds and all(str(rec[k]) == str(v) for k, v in ident.items()):
+                self.rows[s] = rec
+                self.sources[s] = "resumed"
+
+    def done(self, s: int, res: dict) -> None:
+        self.rows[s] = res["row"]
+        self.sources[s] = res["source"]
+        self.seconds[s] = res["seconds"]
+
+    def failed(self, s: int, exc: BaseException) -> None:
+        msg = str(exc).splitlines()[0] if str(exc) else ""
+        self.failures[s] = f"{type(exc).__name__}: {msg}".rstrip(": ")
+
+    def report(self, final: bool = False) -> None:
+        if not self.progress:
+            return
+        done = len(self.rows) + len(self.failures)
+        cached = sum(v in ("cache", "resumed", "shipped") for v in self.sources.values())
+        sys.stderr.write(f"\rensemble: {done}/{len(self.seeds)} done ({cached} from cache or "
+                         f"earlier runs, {len(self.failures)} failed)  "
+                         f"{time.perf_counter() - self.t_start:6.1f}s")
         if final:
             sys.stderr.write("\n")
         sys.stderr.flush()
 
-    def save():
-        if out is None:
+    def save(self) -> None:
+        if self.out is None:
             return
-        if rows:
-            _write_csv(_members_frame(rows), out / "ensemble.csv")
-        if failures:
-            _write_csv(pd.DataFrame({"seed": list(failures), "error": list(failures.values())}),
-                       out / "failures.csv")
-        elif (out / "failures.csv").exists():
-            (out / "failures.csv").unlink()
+        if self.rows:
+            _write_csv(_members_frame(self.rows), self.out / "ensemble.csv")
+        if self.failures:
+            _write_csv(pd.DataFrame({"seed": list(self.failures),
+                                     "error": list(self.failures.values())}),
+                       self.out / "failures.csv")
+        elif (self.out / "failures.csv").exists():
+            (self.out / "failures.csv").unlink()
 
-    report()
-    if todo:
-        client, cluster = _client(scheduler, int(workers))
-        try:
-            futures = {client.submit(build_member, s, budget, chains, cutoff, cache,
-                                     pure=False): s for s in todo}
-            for fut in as_completed(futures):
-                s = futures[fut]
-                try:
-                    res = fut.result()
-                except Exception as exc:  # reported, the others kept
-                    msg = str(exc).splitlines()[0] if str(exc) else ""
-                    failures[s] = f"{type(exc).__name__}: {msg}".rstrip(": ")
-                else:
-                    rows[s] = res["row"]
-                    sources[s] = res["source"]
-                    seconds[s] = res["seconds"]
-                fut.release()
-                save()
-                report()
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    save()
-    report(final=True)
-    if not rows:
-        raise DataError("every seed of the ensemble failed: " + "; ".join(
-            f"{s}: {e}" for s, e in failures.items()))
-    members = _members_frame(rows)
-    default_row = None
+
+def _run_tasks(book: _Ledger, todo: list[int], scheduler, workers: int, settings: tuple) -> None:
+    """One Dask task per seed of *todo* (:func:`build_member` with *settings* = (budget,
+    chains, cutoff, cache)); each result or failure goes into *book* as it arrives."""
+    from dask.distributed import as_completed
+
+    client, cluster = _client(scheduler, workers)
+    try:
+        futures = {client.submit(build_member, s, *settings, pure=False): s for s in todo}
+        for fut in as_completed(futures):
+            s = futures[fut]
+            try:
+                res = fut.result()
+            except Exception as exc:  # reported, the others kept
+                book.failed(s, exc)
+            else:
+                book.done(s, res)
+            fut.release()
+            book.save()
+            book.report()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _default_row(rows: dict, budget: int, chains: int, cutoff: str, default: bool):
+    """The summary's ``default`` column: None when the default seed's member is the shipped
+    cohort, else the shipped cohort's quantities (or nothing without *default*)."""
+    from hcc.ensemble import cohort_quantities
+    from hcc.reconstruct.output import _read_files
+
     if DEFAULT_SEED in rows and _shipped_matches(DEFAULT_SEED, budget, chains, cutoff):
-        default_row = None  # the default seed's member is the shipped cohort
-    elif default:
-        from hcc.paths import DATA_DIR
+        return None
+    if not default:
+        return {}
+    from hcc.paths import DATA_DIR
 
-        files = generator._read_files(Path(DATA_DIR))
-        default_row = cohort_quantities(files["cohort"], files["ae"], raw=files["raw"]).row()
-    else:
-        default_row = {}
-    summary = summarize_ensemble(members, default=default_row)
-    if out is not None:
-        summary.summary.to_csv(out / "summary.csv")
-        manifest = {"written_by": "hcc ensemble (hcc.reconstruct.ensemble.run_ensemble)",
-                    "generator_version": generator.GENERATOR_VERSION,
-                    "calibration_version": generator.CALIBRATION_VERSION,
-                    "budget_moves_per_chain": budget, "chains": chains,
-                    "search_start_cutoff": cutoff, "seeds": sorted(rows),
-                    "n_members": len(rows), "failures": {str(k): v for k, v in failures.items()},
-                    "default_seed": DEFAULT_SEED,
-                    "default_column": ("the default seed's member" if default_row is None
-                                       else "the shipped cohort (hcc/data, the default seed)")}
-        (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    return EnsembleRun(members=members, summary=summary, failures=failures, sources=sources,
-                       seconds=seconds, wall=time.perf_counter() - t_start, out=out)
+    files = _read_files(Path(DATA_DIR))
+    return cohort_quantities(files["cohort"], files["ae"], raw=files["raw"]).row()
+
+
+def _write_manifest(out: Path, book: _Ledger, settings: tuple, default_row) -> None:
+    from hcc.reconstruct import generator
+
+    budget, chains, cutoff = settings
+    manifest = {"written_by": "hcc ensemble (hcc.reconstruct.ensemble.run_ensemble)",
+                "generator_version": generator.GENERATOR_VERSION,
+                "calibration_version": generator.CALIBRATION_VERSION,
+                "budget_moves_per_chain": budget, "chains": chains,
+                "search_start_cutoff": cutoff, "seeds": sorted(book.rows),
+                "n_members": len(book.rows),
+                "failures": {str(k): v for k, v in book.failures.items()},
+                "default_seed": DEFAULT_SEED,
+                "default_column": ("the default seed's member" if default_row is None
+                                   else "the shipped cohort (hcc/data, the default seed)")}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
