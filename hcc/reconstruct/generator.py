@@ -27,7 +27,7 @@ CALIBRATION_VERSION = "14"
 #: Moves per annealing chain (fixed budget → deterministic).
 DEFAULT_BUDGET = 400_000
 #: Annealing chains at most (forked processes, in waves of WAVE that stop once a chain has
-#: every scored item in tolerance; see calibrate()).
+#: every scored item in tolerance; see run_chains()).
 DEFAULT_CHAINS = 32
 #: chains run side by side (a constant, so that a seed gives the same cohort on any machine)
 WAVE = 2
@@ -510,7 +510,7 @@ def miss_boost(result: dict, boost: np.ndarray | None) -> np.ndarray:
     return boost
 
 
-def calibrate(seed: int, budget: int, chains: int, cutoff: str, progress: bool) -> dict:
+def run_chains(seed: int, budget: int, chains: int, cutoff: str, progress: bool) -> dict:
     """Run up to *chains* annealing chains and return the best.
 
     Chains run in waves of :data:`WAVE` side by side (one process each); when a chain of a
@@ -610,7 +610,7 @@ def reconstruct(seed: int = DEFAULT_SEED, out=None, progress: bool = True, cache
         if cache and sfile.exists():
             res = _load_state(sfile)
         else:
-            res = calibrate(seed, budget, chains, cutoff, progress)
+            res = run_chains(seed, budget, chains, cutoff, progress)
             timing = res["timing"]
             if cache:
                 _save_state(sfile, res)
