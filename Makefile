@@ -32,7 +32,7 @@ bench: $(STAMP) ## run the benchmarks (prints figures)
 reconstruct: $(STAMP) ## rebuild the shipped cohort in hcc/data from the default seed
 	$(BIN)/hcc reconstruct --out hcc/data
 
-ENSEMBLE_N ?= 14
+ENSEMBLE_N ?= 11
 ensemble: $(STAMP) ## build the shipped ensemble hcc/data/ensemble (ENSEMBLE_N seeds from the default, default budget, Dask)
 	$(BIN)/hcc ensemble --n $(ENSEMBLE_N) --out hcc/data/ensemble
 
