@@ -277,6 +277,26 @@ def _separation_message(X, z) -> str:
 
 
 # --------------------------------------------------------------------------- weighted KM
+def _product_limit(fitter) -> pd.DataFrame:
+    """The weighted product-limit curve from a fitted lifelines ``KaplanMeierFitter``'s
+    ``event_table``: S(t) = prod(1 - d/n).
+
+    R-parity note: lifelines gets the weighted number at risk by subtracting the weights
+    already removed from the total, so where everyone left at risk dies (the last death of
+    a curve) n can come out a rounding error below d, and lifelines' ``survival_function_``
+    then stays at the previous step instead of dropping to 0. R's ``survfit(weights =)``
+    gives 0 there; so does this, by treating d/n within 1e-12 of 1 as 1.
+    """
+    et = fitter.event_table
+    n = et["at_risk"].to_numpy(dtype=float)
+    d = et["observed"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(n > 0, d / n, 0.0)
+    q[np.isclose(q, 1.0, rtol=0, atol=1e-12) | (q > 1.0)] = 1.0
+    out = pd.DataFrame({"time": et.index.to_numpy(dtype=float), "surv": np.cumprod(1.0 - q)})
+    return out.query("time > 0").reset_index(drop=True)
+
+
 class WeightedKMResult(Result):
     """Weighted Kaplan–Meier curves (lifelines ``KaplanMeierFitter(weights=)`` = R
     ``survfit(..., weights = w)``).  ``summary``: per group the weighted n, events, median.
@@ -288,10 +308,7 @@ class WeightedKMResult(Result):
         self.fitter = fitters
         self.groups = groups
         self.group_col = group_col
-        self.curves = {g: pd.DataFrame({"time": f.survival_function_.index.to_numpy(dtype=float),
-                                        "surv": f.survival_function_.iloc[:, 0].to_numpy()})
-                       .query("time > 0").reset_index(drop=True)
-                       for g, f in fitters.items()}
+        self.curves = {g: _product_limit(f) for g, f in fitters.items()}
         rows = []
         for g, f in fitters.items():
             c = self.curves[g]

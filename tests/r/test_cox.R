@@ -68,11 +68,6 @@ out$zph_chisq <- unname(z$table[, 1]); out$zph_df <- unname(z$table[, 2])
 out$zph_p <- unname(z$table[, 3])
 
 
-## ---- 9887a69598cd3c969cce  tests/test_cox.py::test_lung_matches_r_coxph_and_cox_zph[efron]
-## inputs: none
-suppressMessages({library(survival); library(jsonlite)})
-d <- lung; out <- list(cols = names(d), rows = lapply(seq_len(ncol(d)), function(j) d[[j]]))
-
 ## ---- d2522eb83c281c737e4a  tests/test_cox.py::test_lung_matches_r_coxph_and_cox_zph[efron]
 ## inputs: lung (228 rows, sha256 176cb452e9f4c143)
 suppressMessages({library(survival); library(jsonlite)})

@@ -63,3 +63,12 @@ d <- read.csv("d.csv", stringsAsFactors = FALSE)
 f <- coxph(Surv(os_months, os_event) ~ second_line + child_pugh + afp_gt400 + strata(tace), data = d)
 out <- list(coef = unname(coef(f)), se = unname(sqrt(diag(vcov(f)))))
 
+
+## ---- 4e5f1c6b483e4b51697c  tests/test_landmark_analysis.py::test_stratified_cox_as_the_chapter_fits_it_matches_r
+## inputs: d (93 rows, sha256 7d68881a70c08bf6)
+suppressMessages({library(survival); library(jsonlite)})
+d <- read.csv("d.csv", stringsAsFactors = FALSE)
+
+f <- coxph(Surv(os_months, os_event) ~ second_line + child_pugh + afp_gt400 + strata(tace), data = d)
+out <- list(coef = unname(coef(f)), se = unname(sqrt(diag(vcov(f)))))
+
