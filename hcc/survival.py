@@ -136,17 +136,13 @@ def _confint(surv: np.ndarray, std_err: np.ndarray, conf_type: str = "log",
             lower = np.exp(np.log(xx) - se2)
             upper = np.minimum(np.exp(np.log(xx) + se2), 1.0)
             bad = p == 0
-        elif conf_type == "log-log":
+        else:  # "log-log" (validated by the callers)
             xx = np.where((p == 0) | (p == 1), np.nan, p)
             se2 = z * se / np.log(xx)
             lower = np.exp(-np.exp(np.log(-np.log(xx)) - se2))
             upper = np.exp(-np.exp(np.log(-np.log(xx)) + se2))
             bad = (p == 0) | (p == 1)
-        else:  # pragma: no cover - validated by callers
-            raise ParameterError(f"conf_type must be one of {', '.join(CONF_TYPES)}; got {conf_type!r}.")
-    lower = np.where(bad, np.nan, lower)
-    upper = np.where(bad, np.nan, upper)
-    return lower, upper
+    return np.where(bad, np.nan, lower), np.where(bad, np.nan, upper)
 
 
 def _minmin(y: np.ndarray, x: np.ndarray, tol: float = R_TOLERANCE) -> float:
@@ -183,8 +179,7 @@ def _approx_right_index(xv: np.ndarray, p: float) -> float:
     xs, ys = xs[order], ys[order]
     if p < xs[0] or p > xs[-1]:
         return float("nan")
-    j = int(np.searchsorted(xs, p, side="left"))
-    return float(ys[j])
+    return float(ys[np.searchsorted(xs, p, side="left")])
 
 
 def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float = R_TOLERANCE) -> float:
