@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hcc._checks import group_codes, outcome
+from hcc._checks import codes_levels, group_codes, outcome
 from hcc._format import format_hr, format_p
 from hcc._results import Result
 from hcc.coxph import (_check_alpha, _check_columns, _check_ties, _chi2_p, _Design, _fit_design,
-                       _levels, _solve, _wald_table, cox)
+                       _solve, _wald_table, cox)
 from hcc.errors import ConvergenceError, DataError
 
 __all__ = ["cox_screen", "ScreenResult", "subgroup_hr", "SubgroupResult"]
@@ -265,7 +265,7 @@ def subgroup_hr(df: pd.DataFrame, time: str, event: str, treatment: str, subgrou
         known = col.notna().to_numpy()
         if (~known).any():
             notes.append(f"'{sg}': {int((~known).sum())} patient(s) with a missing value left out.")
-        slv = _levels(col)
+        slv = codes_levels(col)[1]
         if len(slv) < 2:
             raise DataError(f"subgroup '{sg}' has the same value for every patient")
         vals = col.to_numpy()
@@ -285,9 +285,7 @@ def subgroup_hr(df: pd.DataFrame, time: str, event: str, treatment: str, subgrou
 
 def _treatment_indicator(df, treatment, reference):
     """(1.0 for the second level / 0.0 for the reference, reference, second level)."""
-    trt = df[treatment]
-    group_codes(df, treatment)  # the one wording for a missing group value
-    lv = _levels(trt)
+    _, lv = group_codes(df, treatment)  # the one wording for a missing group value
     if len(lv) != 2:
         raise DataError(f"treatment column '{treatment}' must have exactly two groups; found "
                         f"{len(lv)} ({', '.join(map(str, lv))})")
@@ -295,7 +293,7 @@ def _treatment_indicator(df, treatment, reference):
     if ref not in lv:
         raise DataError(f"reference level '{ref}' of '{treatment}' does not occur in the data")
     level = [x for x in lv if x != ref][0]
-    return (trt.to_numpy() == level).astype(float), ref, level
+    return (df[treatment].to_numpy() == level).astype(float), ref, level
 
 
 def _level_hr(t, e, zz, key, treatment, ties, alpha, notes) -> dict:

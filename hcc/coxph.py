@@ -94,12 +94,9 @@ class _CoxData:
     def __init__(self, time: np.ndarray, event: np.ndarray, X: np.ndarray, efron: bool = True):
         t = np.array(time, dtype=float)  # a copy: *time* may be a view of the caller's block
         e = np.asarray(event, dtype=bool)
-        X = np.asarray(X, dtype=float)
-        n, p = X.shape
-        # column-major (Fortran) storage: the per-column reductions below are contiguous
-        Xs = np.empty((n, p), order="F")
-        for k in range(p):
-            Xs[:, k] = X[:, k]
+        # a column-major (Fortran) copy: the per-column reductions below are contiguous
+        Xs = np.array(X, dtype=float, order="F")
+        n, p = Xs.shape
         self.means = Xs.mean(axis=0) if n else np.zeros(p)
         Xs -= self.means
         self.X = Xs
@@ -284,16 +281,11 @@ def _is_categorical(s: pd.Series) -> bool:
             or pd.api.types.is_string_dtype(s.dtype))
 
 
-def _levels(s: pd.Series) -> list:
-    return codes_levels(s)[1]
-
-
 def _term_name(col, level, ref) -> str:
     return f"{col}[{level} vs {ref}]"
 
 
-def _design(df: pd.DataFrame, time: str, event: str, covariates, reference=None,
-            check_variation: bool = True) -> _Design:
+def _design(df: pd.DataFrame, time: str, event: str, covariates, reference=None) -> _Design:
     if isinstance(covariates, str):
         covariates = [covariates]
     covariates = list(covariates)
@@ -327,7 +319,7 @@ def _design(df: pd.DataFrame, time: str, event: str, covariates, reference=None,
         if n_drop:
             s = s[keep]
         if _is_categorical(s):
-            lv = _levels(s)
+            lv = codes_levels(s)[1]
             if c in reference:
                 ref = reference[c]
                 if ref not in lv:
@@ -336,7 +328,7 @@ def _design(df: pd.DataFrame, time: str, event: str, covariates, reference=None,
             else:
                 ref = lv[0]
             others = [x for x in lv if x != ref]
-            if check_variation and not others:
+            if not others:
                 raise DataError(f"covariate '{c}' has the same value for every patient")
             vals = s.to_numpy()
             assign[c] = []
@@ -356,7 +348,7 @@ def _design(df: pd.DataFrame, time: str, event: str, covariates, reference=None,
                 raise DataError(f"covariate '{c}' must hold numbers or categories") from None
             if not np.isfinite(x).all():
                 raise DataError(f"covariate '{c}' has infinite values")
-            if check_variation and np.all(x == x[0]):
+            if np.all(x == x[0]):
                 raise DataError(f"covariate '{c}' has the same value for every patient")
             assign[c] = [len(cols)]
             cols.append(x)
@@ -386,15 +378,15 @@ def _check_collinear(data: "_CoxData", terms: list[str]):
 
 
 # =========================================================================== the library fit
-def _lifelines_fit(des: _Design, block: np.ndarray | None = None,
-                   order: np.ndarray | None = None, weights: np.ndarray | None = None):
+def _lifelines_fit(des: _Design, block: np.ndarray, order: np.ndarray,
+                   weights: np.ndarray | None = None):
     """Efron: lifelines ``CoxPHFitter`` (tightened); returns (fitter, beta, var, loglik).
 
     *block* is the design with time and event as its last two columns, one float64
     column-major array already in lifelines' sort order (*order*: the positions of its rows
     among the rows used, kept as the frame's index), so lifelines' ``sort_values`` finds it
     sorted and gathers nothing; the same sorted block serves hcc's own checks (one sort).
-    Without *block* the frame is built from *des* in its own order. With *weights* (case
+    With *weights* (case
     weights in *des*'s row order, R ``coxph(weights=)``) the library's ``weights_col``; its
     ``robust=True`` is not used (see :func:`_score_residuals`).
     """
@@ -402,17 +394,12 @@ def _lifelines_fit(des: _Design, block: np.ndarray | None = None,
     from lifelines.exceptions import ConvergenceError as LifelinesConvergenceError
 
     tname, ename = _outcome_names(des)
-    if block is None:
-        frame = pd.DataFrame(des.X, columns=des.terms)
-        frame[tname] = des.time
-        frame[ename] = des.event.astype(np.int64)
-    else:
-        frame = pd.DataFrame(block, columns=[*des.terms, tname, ename], index=pd.Index(order),
-                             copy=False)
+    frame = pd.DataFrame(block, columns=[*des.terms, tname, ename], index=pd.Index(order),
+                         copy=False)
     wname = None
     if weights is not None:
         wname = "__case_weight__"
-        frame[wname] = np.asarray(weights, float) if block is None else np.asarray(weights, float)[order]
+        frame[wname] = np.asarray(weights, float)[order]
     cph = CoxPHFitter()
     with warnings.catch_warnings():
         # lifelines' own convergence hints ("low variance", "norm(delta) still high"); the
@@ -427,7 +414,7 @@ def _lifelines_fit(des: _Design, block: np.ndarray | None = None,
     return cph, beta, var, float(cph.log_likelihood_)
 
 
-def _statsmodels_fit(des: _Design, block=None, order=None):
+def _statsmodels_fit(des: _Design, block, order):
     """Breslow: statsmodels ``PHReg(ties="breslow")``; returns (results, beta, var, loglik)."""
     from statsmodels.duration.hazard_regression import PHReg
 
@@ -465,6 +452,13 @@ def _sorted_block(des: _Design) -> tuple[np.ndarray, np.ndarray]:
     return block, order
 
 
+def _infinite(U: np.ndarray, var: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """R coxfit6: a coefficient is infinite when the Newton step still left, |U V|, is above
+    eps and above toler.inf * |beta| (the likelihood keeps rising)."""
+    steps = np.abs(U @ var)
+    return (steps > _R_EPS) & (steps > _TOLER_INF * np.abs(beta))
+
+
 def _refuse_infinite(des: _Design, infinite: np.ndarray) -> None:
     """ConvergenceError naming the terms whose coefficient is infinite (R ``coxph``'s warning)."""
     if infinite.any():
@@ -495,10 +489,7 @@ def _fit_design(des: _Design, ties: str) -> tuple[_CoxData, _Fit]:
     del block
     if np.all(np.isfinite(beta)) and np.all(np.isfinite(var)):
         st = data.evaluate(beta, info=False)  # the information at beta only for ph_test
-        # R coxfit6: a coefficient is infinite when the Newton step still left, |U V|, is
-        # above eps and above toler.inf * |beta| (the likelihood keeps rising)
-        steps = np.abs(st.U @ var)
-        infinite = (steps > _R_EPS) & (steps > _TOLER_INF * np.abs(beta))
+        infinite = _infinite(st.U, var, beta)
     else:
         st, infinite = None, ~(np.isfinite(beta) & np.isfinite(np.diag(var)))
         infinite = infinite if infinite.any() else np.ones(p, bool)
@@ -523,9 +514,7 @@ def _fit_weighted(des: _Design, weights: np.ndarray) -> tuple[_CoxData, _Fit]:
     _, ll0, _ = _score_residuals(des.time, des.event, des.X, np.zeros(p), weights)
     fitter, beta, var, ll = _lifelines_fit(des, block, order, weights)
     if np.all(np.isfinite(beta)) and np.all(np.isfinite(var)):
-        _, _, U = _score_residuals(des.time, des.event, des.X, beta, weights)
-        steps = np.abs(U @ var)
-        infinite = (steps > _R_EPS) & (steps > _TOLER_INF * np.abs(beta))
+        infinite = _infinite(_score_residuals(des.time, des.event, des.X, beta, weights)[2], var, beta)
     else:
         infinite = np.ones(p, bool)
     _refuse_infinite(des, infinite)
