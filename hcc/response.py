@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from hcc._checks import group_codes, require_frame
 from hcc._format import format_p
 from hcc._results import Result
 from hcc.errors import DataError, ParameterError
@@ -212,13 +213,8 @@ def response_table(df: pd.DataFrame, arm: str, response: str = "best_response", 
         raise ParameterError(f"test must be one of {', '.join(TESTS)}; got {test!r}.")
     if not (0 < alpha < 1):
         raise ParameterError("alpha must be between 0 and 1.")
-    if not isinstance(df, pd.DataFrame) or len(df) == 0:
-        raise DataError("The table of patients is empty or not a table.")
-    for col in (arm, response):
-        if col not in df.columns:
-            raise DataError(f"Column '{col}' is not in the data.")
-    if df[arm].isna().any():
-        raise DataError(f"{int(df[arm].isna().sum())} patient(s) have no value in '{arm}'.")
+    require_frame(df, {"group column": arm, "best response": response})
+    group_codes(df, arm)  # the one wording for a missing group value
     resp = df[response].astype("object").where(df[response].notna(), None)
     bad = sorted({str(v) for v in resp.dropna() if v not in CATEGORIES})
     if bad:

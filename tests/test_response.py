@@ -79,7 +79,7 @@ def test_plot_bars_are_percentages():
 
 @pytest.mark.parametrize("change,exc,match", [
     (lambda d: d.assign(best_response="MR"), DataError, "CR, PR, SD or PD"),
-    (lambda d: d.assign(arm=d["arm"].where(d.index > 0)), DataError, "no value in 'arm'"),
+    (lambda d: d.assign(arm=d["arm"].where(d.index > 0)), DataError, "no value in the group column 'arm'"),
     (lambda d: d.drop(columns="best_response"), DataError, "not in the data"),
     (lambda d: d.iloc[0:0], DataError, "empty"),
 ])
