@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from hcc import paths
+from hcc._checks import require_frame
 from hcc._results import Result
 from hcc.errors import DataError, HCCError
 
@@ -167,12 +168,9 @@ def cohort_quantities(cohort: pd.DataFrame, ae: pd.DataFrame | None = None, *,
     """
     from hcc.fidelity import cox_design
 
-    if not isinstance(cohort, pd.DataFrame) or cohort.empty:
-        raise DataError("cohort_quantities needs a non-empty cohort DataFrame")
-    missing = [c for c in ("arm", "os_months", "os_event", "pfs_months", "pfs_event",
-                           "best_response") if c not in cohort.columns]
-    if missing:
-        raise DataError(f"the cohort has no column {missing[0]!r}")
+    require_frame(cohort, {"treatment arm": "arm", "OS time": "os_months", "OS event": "os_event",
+                           "PFS time": "pfs_months", "PFS event": "pfs_event",
+                           "best response": "best_response"})
     design = cox_design(cohort)
     rows: list = []
     _rate_rows(rows, cohort)
@@ -441,57 +439,43 @@ def summarize_ensemble(members: pd.DataFrame, default: dict | None = None) -> En
     -------
     EnsembleSummary
     """
-    from hcc.tables import quantile_type7
-
     if not isinstance(members, pd.DataFrame) or members.empty:
         raise DataError("the ensemble has no members to summarise")
     if default is None:
         d = members[members["seed"] == paths.DEFAULT_SEED]
         default = d.iloc[0].to_dict() if len(d) else {}
-    groups = _groups()
     rows = []
-    meta = set(META_COLUMNS)
     for col in members.columns:
-        if col in meta:
-            continue
-        x = pd.to_numeric(members[col], errors="coerce").to_numpy(dtype=float)
-        x = x[~np.isnan(x)]
-        lo, med, hi = (quantile_type7(x, [0.025, 0.5, 0.975]) if len(x) else [math.nan] * 3)
-        grp = "exact" if col.startswith(EXACT_PREFIX) else groups(col)
-        dv = pd.to_numeric(pd.Series([default.get(col)]), errors="coerce").iloc[0]
-        rows.append({"quantity": col, "group": grp, "n": int(len(x)), "median": float(med),
-                     "lower": float(lo), "upper": float(hi),
-                     "mean": float(x.mean()) if len(x) else math.nan,
-                     "default": float(dv)})
+        if col not in META_COLUMNS:
+            group = "exact" if col.startswith(EXACT_PREFIX) else _group(col)
+            rows.append(_summary_row(col, group, members[col], default))
     for col in ("fidelity_in_tolerance", "as_printed_equal", "exact_equal", "plausibility_passed"):
-        if col in members.columns:
-            x = pd.to_numeric(members[col], errors="coerce").dropna().to_numpy(dtype=float)
-            if len(x):
-                lo, med, hi = quantile_type7(x, [0.025, 0.5, 0.975])
-                dv = pd.to_numeric(pd.Series([default.get(col)]), errors="coerce").iloc[0]
-                rows.append({"quantity": col, "group": "fidelity", "n": int(len(x)),
-                             "median": float(med), "lower": float(lo), "upper": float(hi),
-                             "mean": float(x.mean()),
-                             "default": float(dv)})
+        if col in members.columns and members[col].notna().any():
+            rows.append(_summary_row(col, "fidelity", members[col], default))
     return EnsembleSummary(pd.DataFrame(rows).set_index("quantity"), members)
 
 
-def _groups():
-    def group(col: str) -> str:
-        if " rate " in col:
-            return "survival rate"
-        if "RMST" in col:
-            return "RMST"
-        if "subgroup HR" in col:
-            return "subgroup HR"
-        if "PH test" in col:
-            return "PH test P"
-        if col.startswith("median follow-up"):
-            return "follow-up"
-        if " HR " in col:
-            return "hazard ratio"
-        return "other"
-    return group
+def _summary_row(col: str, group: str, values: pd.Series, default: dict) -> dict:
+    """One quantity across the members: n, R type-7 2.5% / 50% / 97.5% quantiles, mean, default."""
+    from hcc.tables import quantile_type7
+
+    x = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
+    lo, med, hi = quantile_type7(x, [0.025, 0.5, 0.975]) if len(x) else [math.nan] * 3
+    dv = pd.to_numeric(pd.Series([default.get(col)]), errors="coerce").iloc[0]
+    return {"quantity": col, "group": group, "n": int(len(x)), "median": float(med),
+            "lower": float(lo), "upper": float(hi), "mean": float(x.mean()) if len(x) else math.nan,
+            "default": float(dv)}
+
+
+def _group(col: str) -> str:
+    """The group of a quantity, from its name."""
+    for key, group in ((" rate ", "survival rate"), ("RMST", "RMST"), ("subgroup HR", "subgroup HR"),
+                       ("PH test", "PH test P")):
+        if key in col:
+            return group
+    if col.startswith("median follow-up"):
+        return "follow-up"
+    return "hazard ratio" if " HR " in col else "other"
 
 
 def read_ensemble(path: str | Path | None = None) -> EnsembleSummary:

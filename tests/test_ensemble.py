@@ -147,7 +147,7 @@ def test_result_object(quantities):
 
 
 def test_bad_input():
-    with pytest.raises(DataError, match="non-empty"):
+    with pytest.raises(DataError, match="empty"):
         ens.cohort_quantities(pd.DataFrame())
     with pytest.raises(DataError, match="best_response"):
         ens.cohort_quantities(hcc.load_cohort().drop(columns="best_response"))
