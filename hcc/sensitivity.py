@@ -98,10 +98,8 @@ def evalue(estimate: float, lower: float | None = None, upper: float | None = No
         A non-positive or non-finite value, limits that do not bracket the estimate, or an
         unknown measure.
     """
-    if measure not in ("HR", "RR", "OR"):
-        raise DataError(f"measure must be 'HR', 'RR' or 'OR', not {measure!r}")
-    vals = {"estimate": estimate, "lower": lower, "upper": upper}
-    for name, v in vals.items():
+    rr_from(1.0, measure)  # an unknown measure: the one message, before the values
+    for name, v in {"estimate": estimate, "lower": lower, "upper": upper}.items():
         if v is None:
             continue
         try:
