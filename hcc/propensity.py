@@ -31,7 +31,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from hcc._checks import group_codes, outcome, require_frame
+from hcc._checks import codes_levels, group_codes, outcome, require_frame
 from hcc._results import Result
 from hcc.errors import DataError
 
@@ -66,15 +66,16 @@ def smd(x, treated, w=None) -> float:
 
 
 def _design_matrix(df: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
+    from hcc.coxph import _is_categorical
+
     cols = {}
     for c in covariates:
         s = df[c]
         if s.isna().any():
             raise DataError(f"{int(s.isna().sum())} patient(s) have no value in '{c}'; a propensity "
                             "score needs every covariate of every patient")
-        if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            levels = list(s.cat.categories) if isinstance(s.dtype, pd.CategoricalDtype) else sorted(s.unique(), key=str)
-            levels = [lv for lv in levels if (s == lv).any()]
+        if _is_categorical(s):  # treatment-coded as in hcc.cox (the same level order)
+            levels = codes_levels(s)[1]
             if len(levels) < 2:
                 raise DataError(f"covariate '{c}' has the same value for every patient")
             for lv in levels[1:]:
