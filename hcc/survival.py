@@ -272,8 +272,7 @@ class KMResult(Result):
         group → DataFrame(time, n_risk, n_event, n_censor, surv, std_err, lower, upper).
     fitter : dict
         group → the fitted lifelines ``KaplanMeierFitter`` (key ``"All"`` without a group;
-        always a dict). Fitted on the collapsed (time, event, count) rows with the counts as
-        weights: its estimates are those of the patient rows.
+        always a dict), fitted on the collapsed rows (module docstring).
     """
 
     def __init__(self, fitters: dict, data: tuple, conf_type: str, alpha: float, time: str,
@@ -500,14 +499,11 @@ def km(df: pd.DataFrame, time: str, event: str, group: str | None = None, conf_t
 
     Notes
     -----
-    R parity: ``survfit(Surv(time, event) ~ group, conf.type = conf_type)``. The median and
-    its limits are those of ``print(fit)``: the first time the curve (for the limits, the
-    lower and upper pointwise CI curves) is below 0.5, within R's tolerance
-    ``sqrt(.Machine$double.eps)``, with the midpoint of a flat stretch at exactly 0.5.
-    When no event occurs the curve stays at 1 and a :class:`StatisticalWarning` is issued.
+    R parity: ``survfit(Surv(time, event) ~ group, conf.type = conf_type)``; the median and
+    its limits are those of ``print(fit)`` (R's median rule, module docstring). When no event
+    occurs the curve stays at 1 and a :class:`StatisticalWarning` is issued.
 
-    Library: each curve is a lifelines ``KaplanMeierFitter`` (``result.fitter[group]``);
-    hcc adds R's CI types and median rule on top of it (see the module docstring). The
+    Library: each curve is a lifelines ``KaplanMeierFitter`` (``result.fitter[group]``). The
     lifelines call a reader would write: ``KaplanMeierFitter().fit(d[time], d[event])``;
     its ``median_survival_time_`` and ``confidence_interval_`` are *not* R's (log-log CI,
     no midpoint rule).
