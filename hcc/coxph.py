@@ -352,9 +352,9 @@ def _check_collinear(data: "_CoxData", terms: list[str]):
     """Refuse covariates that are constant or linear combinations of earlier ones."""
     G = data.X.T @ data.X  # X is centred
     sd = np.sqrt(np.diag(G))
-    if np.any(sd <= 1e-12 * max(1.0, float(sd.max(initial=0)))):
-        k = int(np.flatnonzero(sd <= 1e-12 * max(1.0, float(sd.max(initial=0))))[0])
-        raise DataError(f"covariate '{terms[k]}' has the same value for every patient")
+    flat = np.flatnonzero(sd <= 1e-12 * max(1.0, float(sd.max(initial=0))))
+    if flat.size:
+        raise DataError(f"covariate '{terms[flat[0]]}' has the same value for every patient")
     R = G / np.outer(sd, sd)
     for k in range(1, len(terms)):
         ev = np.linalg.eigvalsh(R[: k + 1, : k + 1])
@@ -447,6 +447,15 @@ def _infinite(U: np.ndarray, var: np.ndarray, beta: np.ndarray) -> np.ndarray:
     return (steps > _R_EPS) & (steps > _TOLER_INF * np.abs(beta))
 
 
+def _sorted_data(des: _Design, efron: bool) -> tuple[np.ndarray, np.ndarray, _CoxData]:
+    """The sorted block, its order and hcc's evaluator on it; collinear designs refused."""
+    block, order = _sorted_block(des)
+    p = des.X.shape[1]
+    data = _CoxData(block[:, p], block[:, p + 1] != 0, block[:, :p], efron=efron)
+    _check_collinear(data, des.terms)
+    return block, order, data
+
+
 def _refuse_infinite(des: _Design, infinite: np.ndarray) -> None:
     """ConvergenceError naming the terms whose coefficient is infinite (R ``coxph``'s warning)."""
     if infinite.any():
@@ -460,10 +469,8 @@ def _refuse_infinite(des: _Design, infinite: np.ndarray) -> None:
 def _fit_design(des: _Design, ties: str) -> tuple[_CoxData, _Fit]:
     """Fit with the library of *ties*; R's checks before (not identified) and after (infinite)."""
     ties = _check_ties(ties)
-    block, order = _sorted_block(des)
-    p = des.X.shape[1]
-    data = _CoxData(block[:, p], block[:, p + 1] != 0, block[:, :p], efron=(ties == "efron"))
-    _check_collinear(data, des.terms)
+    block, order, data = _sorted_data(des, efron=(ties == "efron"))
+    p = data.p
     st0 = data.evaluate(np.zeros(p), info=False)
     ss = np.einsum("ij,ij->j", data.X, data.X)
     flat = np.flatnonzero(data.information_diag(st0) <= 1e-10 * np.maximum(ss, 1e-300))
@@ -495,10 +502,8 @@ def _score_test0(data: _CoxData) -> float:
 
 def _fit_weighted(des: _Design, weights: np.ndarray) -> tuple[_CoxData, _Fit]:
     """Efron with case weights: lifelines ``weights_col``; R's checks on the weighted score."""
-    block, order = _sorted_block(des)
-    p = des.X.shape[1]
-    data = _CoxData(block[:, p], block[:, p + 1] != 0, block[:, :p], efron=True)
-    _check_collinear(data, des.terms)
+    block, order, data = _sorted_data(des, efron=True)
+    p = data.p
     _, ll0, _ = _score_residuals(des.time, des.event, des.X, np.zeros(p), weights)
     fitter, beta, var, ll = _lifelines_fit(des, block, order, weights)
     if np.all(np.isfinite(beta)) and np.all(np.isfinite(var)):
