@@ -158,26 +158,15 @@ def _zph_residuals(data: _CoxData, fit: _Fit, terms: list[str]) -> pd.DataFrame:
     one column per coefficient; returned with a frame of each death's ``time`` and ``x``):
     y = D · r · V + beta, r the Schoenfeld residual of a death
     (x minus the risk-set mean; with Efron ties the mean of the d Efron-downweighted means),
-    D the number of deaths, V = I⁻¹ at the fit.  ``x`` is R's km time scale, 1 − S(t−)."""
-    beta = fit.beta
-    X, t, e = data.X, data.time, data.event
-    r = np.exp(X @ beta - float((X @ beta).max()))
-    res, times = [], []
-    for g, k in enumerate(data.gidx):
-        t0 = t[data.starts[k]]
-        risk = t >= t0
-        dead = e & (t == t0)
-        d = int(dead.sum())
-        S0, S1 = r[risk].sum(), r[risk] @ X[risk]
-        D0, D1 = r[dead].sum(), r[dead] @ X[dead]
-        ks = np.arange(d) / d if data.efron else np.zeros(d)
-        xbar = ((S1[None, :] - ks[:, None] * D1[None, :]) / (S0 - ks * D0)[:, None]).mean(axis=0)
-        res.append(X[dead] - xbar)
-        times.append(np.full(d, t0))
-    resid = np.vstack(res)
-    y = data.D * resid @ fit.var + beta
-    g = _km_left(data)
-    where = pd.DataFrame({"time": np.concatenate(times), "x": np.repeat(g, data.d_t[data.gidx])})
+    D the number of deaths, V = I⁻¹ at the fit.  ``x`` is R's km time scale, 1 − S(t−).
+
+    The mean of a death group's d means is (S1 Σ_k 1/den_k − D1 Σ_k f_k/den_k) / d, sums the
+    evaluator already holds at the fit (``c``, ``e``; Breslow: every f_k = 0)."""
+    st = fit.state
+    xbar = (st.S1 * st.c[:, None] - st.D1 * st.e[:, None]) / data.dg[:, None]
+    y = data.D * (data.X[data.dead] - xbar[data.rep]) @ fit.var + fit.beta
+    where = pd.DataFrame({"time": data.time[data.dead],
+                          "x": np.repeat(_km_left(data), data.d_t[data.gidx])})
     return pd.DataFrame(y, columns=terms), where
 
 
