@@ -452,7 +452,8 @@ def _safety_rows(rows, cohort, ae):
 
 # --------------------------------------------------------------------------- public
 def fidelity_report(cohort: pd.DataFrame | str | Path | None = None,
-                    ae: pd.DataFrame | str | Path | None = None) -> FidelityResult:
+                    ae: pd.DataFrame | str | Path | None = None,
+                    sections=SECTIONS) -> FidelityResult:
     """Compare every published number with the same statistic computed on *cohort*.
 
     Parameters
@@ -464,6 +465,8 @@ def fidelity_report(cohort: pd.DataFrame | str | Path | None = None,
         Adverse events (one row per event). Default: the shipped table when *cohort* is the
         default; for a cohort file, an ``adverse_events.csv`` beside it. Without adverse
         events the Safety rows are left out (noted).
+    sections : sequence of str, optional
+        Only these of :data:`SECTIONS` (a chapter compares its own section).
 
     Returns
     -------
@@ -503,18 +506,20 @@ def fidelity_report(cohort: pd.DataFrame | str | Path | None = None,
         raise DataError(f"the cohort lacks the column(s) {', '.join(missing)} of the data "
                         "dictionary")
     rows: list[dict] = []
-    _count_rows(rows, cohort)
-    _table1_stats(rows, cohort)
-    _survival_rows(rows, cohort)
-    design = cox_design(cohort)
-    _cox_rows(rows, design)
-    _subgroup_rows(rows, design)
-    _response_rows(rows, cohort)
-    if ae is not None:
+    for section, build in (("Table 1", _count_rows), ("Table 1", _table1_stats),
+                           ("Survival", _survival_rows), ("Response", _response_rows)):
+        if section in sections:
+            build(rows, cohort)
+    if {"Table 2", "Table 3", "Fig. 3"} & set(sections):
+        design = cox_design(cohort)
+        _cox_rows(rows, design)
+        _subgroup_rows(rows, design)
+    if "Safety" in sections and ae is not None:
         _safety_rows(rows, cohort, ae)
-    else:
+    elif "Safety" in sections:
         notes.append("No adverse-event table: the Safety rows are left out.")
     # sort rows by section order, keeping the order within a section
     order = {s: i for i, s in enumerate(SECTIONS)}
-    rows = [r for _, r in sorted(enumerate(rows), key=lambda ir: (order[ir[1]["section"]], ir[0]))]
+    rows = [r for _, r in sorted(enumerate(rows), key=lambda ir: (order[ir[1]["section"]], ir[0]))
+            if r["section"] in sections]
     return FidelityResult(rows, tuple(notes))
