@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hcc import paper, paths
+from hcc import drugs, paper, paths
 from hcc._results import Result
 from hcc.errors import DataError
 
@@ -341,6 +341,15 @@ def _response_rows(rows, cohort):
              "printed rounding (4 dp)", _printed_ok(printed["p"], p, 4))
 
 
+# --------------------------------------------------------------------------- the paper's AE names
+#: The paper's AE names → the CTCAE v5 terms that record them, besides the name itself and the
+#: ``ae_term_map`` of a generator's manifest: immune hepatitis is a liver-enzyme rise flagged
+#: immune-related (a name of :data:`IMMUNE_ONLY` counts a coded term only with the flag).
+AE_CODING = {"Immune-mediated hepatitis": frozenset(drugs.LIVER_ENZYME_TERMS),
+             "Hepatic encephalopathy": frozenset({"Encephalopathy"})}
+IMMUNE_ONLY = ("Immune-mediated hepatitis",)
+
+
 def ae_term_map(ae: pd.DataFrame | None = None) -> dict[str, str]:
     """The paper's AE names → the terms used in *ae* (paper name → CTCAE v5 term).
 
@@ -351,33 +360,60 @@ def ae_term_map(ae: pd.DataFrame | None = None) -> dict[str, str]:
     """
     import json
 
-    folders = []
     src = ae.attrs.get("hcc_source") if ae is not None else None
-    if isinstance(src, dict) and src.get("file"):
-        folders.append(Path(src["file"]).parent)
-    else:
-        folders.append(paths.COHORT_MANIFEST.parent)
-    for folder in folders:
-        try:
-            man = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        m = man.get("ae_term_map") if isinstance(man, dict) else None
-        if isinstance(m, dict):
-            return {str(k): str(v) for k, v in m.items()}
-    return {}
+    folder = Path(src["file"]).parent if isinstance(src, dict) and src.get("file") \
+        else paths.COHORT_MANIFEST.parent
+    try:
+        man = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    m = man.get("ae_term_map") if isinstance(man, dict) else None
+    return {str(k): str(v) for k, v in m.items()} if isinstance(m, dict) else {}
+
+
+def coded_terms(name: str, term_map: dict) -> set:
+    """The terms that record the paper's AE *name*: itself, its manifest coding, :data:`AE_CODING`."""
+    return {name, term_map.get(name, name)} | set(AE_CODING.get(name, ()))
+
+
+def paper_ae_name(term: str, immune: int, term_map: dict) -> str:
+    """The paper's name (immune-related AEs, discontinuations) of an event recorded as *term*."""
+    for name in list(paper.IMMUNE_RELATED) + [t for ts in paper.DISCONTINUATIONS.values() for t in ts]:
+        if term in coded_terms(name, term_map) and (name not in IMMUNE_ONLY or immune == 1
+                                                     or term == name):
+            return name
+    return term
+
+
+def immune_related_patients(ae: pd.DataFrame, arm_of: dict, term_map: dict) -> tuple[dict, int]:
+    """Patients of the TKI-ICI arm with each of the paper's immune-related AEs, and patients
+    of the TKI arm with any immune-related AE."""
+    ir = ae[pd.to_numeric(ae["immune_related"], errors="coerce") == 1]
+    arm = ir["patient_id"].astype(str).map(arm_of)
+    got = {name: int(ir.loc[ir["term"].isin(coded_terms(name, term_map)) & (arm == "TKI-ICI"),
+                            "patient_id"].nunique()) for name in paper.IMMUNE_RELATED}
+    return got, int(ir.loc[arm == "TKI", "patient_id"].nunique())
+
+
+def discontinued(ae: pd.DataFrame, arm_of: dict, term_map: dict) -> dict[str, list]:
+    """Arm → the paper's names of the AEs that led to discontinuation (once per patient), sorted."""
+    d = ae[pd.to_numeric(ae["led_to_discontinuation"], errors="coerce") == 1]
+    immune = pd.to_numeric(d["immune_related"], errors="coerce")
+    d = d.assign(_arm=d["patient_id"].astype(str).map(arm_of),
+                 _name=[paper_ae_name(t, int(i) if pd.notna(i) else 0, term_map)
+                        for t, i in zip(d["term"], immune)]).drop_duplicates(["patient_id", "_name"])
+    return {a: sorted(d.loc[d["_arm"] == a, "_name"]) for a in paper.ARMS}
 
 
 def _safety_rows(rows, cohort, ae):
     from hcc.safety import safety_table
 
-    res = safety_table(ae, cohort, "arm", test="yates", grade_min_severe=3)
+    summ = safety_table(ae, cohort, "arm", test="yates", grade_min_severe=3).summary
     terms = ae_term_map(ae)
 
-    def coded(name: str) -> tuple[str, str]:
+    def coded(name: str) -> str:
         t = terms.get(name, name)
-        return t, ("" if t == name else f"coded as CTCAE term '{t}'")
-    summ = res.summary
+        return "" if t == name else f"coded as CTCAE term '{t}'"
     for name, key, counts, pcts in (("any AE", "Any AE", paper.AE_ANY, paper.AE_ANY_PCT),
                                     ("grade 3/4 AE", "Grade ≥ 3 AE", paper.AE_GRADE34,
                                      paper.AE_GRADE34_PCT)):
@@ -400,37 +436,24 @@ def _safety_rows(rows, cohort, ae):
     _row(rows, "Treatment-related deaths (grade 5)", "Safety", "count",
          paper.TREATMENT_RELATED_DEATHS, deaths, "exact",
          deaths == paper.TREATMENT_RELATED_DEATHS)
-    imm = res.immune_related
-
-    def cell(frame, term, arm):
-        if term in frame.index and arm in frame.columns:
-            return int(frame.loc[term, arm])
-        return 0
-
     arm_of = dict(zip(cohort["patient_id"].astype(str), cohort["arm"]))
-    irae = ae[pd.to_numeric(ae["immune_related"]) == 1]
-    irae_arm = irae["patient_id"].astype(str).map(arm_of)
-    for term, want in paper.IMMUNE_RELATED.items():
-        t, note = coded(term)  # the paper's name or its CTCAE coding both count
-        hit = irae["term"].isin({term, t}) & (irae_arm == "TKI-ICI")
-        k = int(irae.loc[hit, "patient_id"].nunique())
-        _row(rows, f"Immune-related {term}, TKI-ICI", "Safety", "count", want, k, "exact",
-             k == want, note=note)
-    k = int(imm["TKI"].sum()) if "TKI" in imm.columns else 0
-    _row(rows, "Immune-related AEs, TKI", "Safety", "count", 0, k, "exact", k == 0)
-    disc = res.discontinuations
-    back = {v: k for k, v in terms.items()}
+    immune, in_tki = immune_related_patients(ae, arm_of, terms)
+    for term, want in paper.IMMUNE_RELATED.items():  # the paper's name or its CTCAE coding
+        _row(rows, f"Immune-related {term}, TKI-ICI", "Safety", "count", want, immune[term],
+             "exact", immune[term] == want, note=coded(term))
+    _row(rows, "Immune-related AEs, TKI", "Safety", "count", 0, in_tki, "exact", in_tki == 0)
+    got = discontinued(ae, arm_of, terms)
     for a in paper.ARMS:
         want = sorted(paper.DISCONTINUATIONS[a])
-        got = sorted(back.get(t, t) for t in disc.index for _ in range(cell(disc, t, a)))
-        notes = [n for n in (coded(w)[1] for w in want) if n]
         _row(rows, f"Discontinuations for AEs, {a}", "Safety", "terms", ", ".join(want),
-             ", ".join(got), "exact", got == want, note="; ".join(notes))
+             ", ".join(got[a]), "exact", got[a] == want,
+             note="; ".join(n for n in map(coded, want) if n))
 
 
 # --------------------------------------------------------------------------- public
 def fidelity_report(cohort: pd.DataFrame | str | Path | None = None,
-                    ae: pd.DataFrame | str | Path | None = None) -> FidelityResult:
+                    ae: pd.DataFrame | str | Path | None = None,
+                    sections=SECTIONS) -> FidelityResult:
     """Compare every published number with the same statistic computed on *cohort*.
 
     Parameters
@@ -442,6 +465,8 @@ def fidelity_report(cohort: pd.DataFrame | str | Path | None = None,
         Adverse events (one row per event). Default: the shipped table when *cohort* is the
         default; for a cohort file, an ``adverse_events.csv`` beside it. Without adverse
         events the Safety rows are left out (noted).
+    sections : sequence of str, optional
+        Only these of :data:`SECTIONS` (a chapter compares its own section).
 
     Returns
     -------
@@ -481,18 +506,20 @@ def fidelity_report(cohort: pd.DataFrame | str | Path | None = None,
         raise DataError(f"the cohort lacks the column(s) {', '.join(missing)} of the data "
                         "dictionary")
     rows: list[dict] = []
-    _count_rows(rows, cohort)
-    _table1_stats(rows, cohort)
-    _survival_rows(rows, cohort)
-    design = cox_design(cohort)
-    _cox_rows(rows, design)
-    _subgroup_rows(rows, design)
-    _response_rows(rows, cohort)
-    if ae is not None:
+    for section, build in (("Table 1", _count_rows), ("Table 1", _table1_stats),
+                           ("Survival", _survival_rows), ("Response", _response_rows)):
+        if section in sections:
+            build(rows, cohort)
+    if {"Table 2", "Table 3", "Fig. 3"} & set(sections):
+        design = cox_design(cohort)
+        _cox_rows(rows, design)
+        _subgroup_rows(rows, design)
+    if "Safety" in sections and ae is not None:
         _safety_rows(rows, cohort, ae)
-    else:
+    elif "Safety" in sections:
         notes.append("No adverse-event table: the Safety rows are left out.")
     # sort rows by section order, keeping the order within a section
     order = {s: i for i, s in enumerate(SECTIONS)}
-    rows = [r for _, r in sorted(enumerate(rows), key=lambda ir: (order[ir[1]["section"]], ir[0]))]
+    rows = [r for _, r in sorted(enumerate(rows), key=lambda ir: (order[ir[1]["section"]], ir[0]))
+            if r["section"] in sections]
     return FidelityResult(rows, tuple(notes))

@@ -39,17 +39,6 @@ ENDPOINTS = {"os": ("os_months", "os_event", "overall survival"),
 #: propensity model) and of the discussion (its covariates, besides the treatment).
 DISCUSSION_CONFOUNDERS = ("ecog", "child_pugh", "pvtt", "metastases", "afp_gt400",
                           "tumor_number_gt3")
-#: Chapter notebook → what it fits, for the messages.
-CHAPTERS = {
-    "01_cohort": "the fidelity report",
-    "02_baseline": "Table 1 P-values",
-    "03_survival": "log-rank tests",
-    "04_cox": "Cox models (Tables 2, 3) and subgroup hazard ratios (Fig. 3)",
-    "05_response": "response by arm",
-    "06_safety": "adverse events by arm",
-    "07_beyond": "the propensity model, adjusted and IPTW hazard ratios, RMST by arm",
-    "07_discussion": "crude and adjusted treatment hazard ratios",
-}
 #: Chapters that compare the arms with a test or a model (02 and 06 only describe them).
 ONE_ARM_CHAPTERS = ("01_cohort", "03_survival", "04_cox", "05_response", "07_beyond",
                     "07_discussion")

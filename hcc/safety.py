@@ -253,20 +253,10 @@ def _by_term(term: np.ndarray, severe: np.ndarray, row, arms) -> pd.DataFrame:
     """Any grade and severe per term, most frequent first (*row* counts one event mask)."""
     term_rows = {}
     for t in pd.unique(term):
-        m = term == t
-        anyr = row(m)
-        sev = row(m & severe)
-        rec = {}
-        for a in arms:
-            rec[f"{a} any n"] = anyr[f"{a} n"]
-            rec[f"{a} any %"] = anyr[f"{a} %"]
-            rec[f"{a} severe n"] = sev[f"{a} n"]
-            rec[f"{a} severe %"] = sev[f"{a} %"]
-        rec["Overall any n"] = anyr["Overall n"]
-        rec["Overall severe n"] = sev["Overall n"]
-        rec["P any"] = anyr["P"]
-        rec["P severe"] = sev["P"]
-        term_rows[t] = rec
+        r = {"any": row(term == t), "severe": row((term == t) & severe)}
+        term_rows[t] = ({f"{a} {kind} {x}": r[kind][f"{a} {x}"] for a in arms for kind in r for x in ("n", "%")}
+                        | {f"Overall {kind} n": r[kind]["Overall n"] for kind in r}
+                        | {f"P {kind}": r[kind]["P"] for kind in r})
     by_term = pd.DataFrame.from_dict(term_rows, orient="index")
     if len(by_term):
         by_term = by_term.rename_axis("term").reset_index()

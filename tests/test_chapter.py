@@ -206,6 +206,16 @@ def test_compare_with_paper_uses_printed_rounding():
     assert table["match"].tolist() == [True, True, False]
 
 
+def test_compare_with_paper_takes_the_fidelity_rows_and_their_tolerance():
+    """A chapter's "paper vs ours" table is the fidelity report's rows (hcc.fidelity: one
+    tolerance rule): ``match`` is its ``ok``, text values stay text."""
+    rows = pd.DataFrame({"item": ["Median follow-up", "Discontinuations, TKI"], "paper": ["13.7", "Hypertension"],
+                         "ours": [13.73, "Hypertension"], "ok": [True, True]})
+    table = chapter.compare_with_paper(rows)
+    assert table["This cohort"].tolist() == ["13.73", "Hypertension"]
+    assert table["match"].tolist() == [True, True]
+
+
 def test_format_number():
     assert chapter.format_number(float("inf")) == "NR"
     assert chapter.format_number(None) == "NR"

@@ -208,3 +208,33 @@ def test_ctcae_coding_from_the_manifest_is_understood(tmp_path):
     assert (safety["ok"] == True).all(), safety[["paper", "ours"]].to_string()  # noqa: E712
     assert "Alanine aminotransferase increased" in \
         safety.loc["Immune-related Immune-mediated hepatitis, TKI-ICI", "note"]
+
+
+def test_one_section_is_the_same_rows_as_in_the_full_report(report):
+    """A chapter compares its own section (Chapter.vs_paper): the rows of the full report."""
+    from hcc.fidelity import fidelity_report
+
+    cohort, ae = published_counts_cohort()
+    full = report.summary
+    for section in ("Survival", "Safety"):
+        part = fidelity_report(cohort, ae, sections=(section,)).summary
+        pd.testing.assert_frame_equal(part.reset_index(drop=True),
+                                      full[full["section"] == section].reset_index(drop=True),
+                                      check_dtype=False)
+
+
+def test_immune_hepatitis_coded_as_a_flagged_liver_enzyme_rise_counts():
+    """hcc.fidelity.AE_CODING: immune hepatitis recorded as AST or ALT increased with
+    immune_related = 1 is the paper's "Immune-mediated hepatitis"; the same term without the
+    flag is the TKI's own enzyme rise."""
+    from hcc.fidelity import immune_related_patients, paper_ae_name
+
+    ae = pd.DataFrame({"patient_id": ["a", "b", "c"], "immune_related": [1, 1, 0],
+                       "term": ["Aspartate aminotransferase increased",
+                                "Alanine aminotransferase increased",
+                                "Alanine aminotransferase increased"]})
+    got, in_tki = immune_related_patients(ae, {"a": "TKI-ICI", "b": "TKI-ICI", "c": "TKI"}, {})
+    assert got["Immune-mediated hepatitis"] == 2 and in_tki == 0
+    assert paper_ae_name("Alanine aminotransferase increased", 1, {}) == "Immune-mediated hepatitis"
+    assert paper_ae_name("Alanine aminotransferase increased", 0, {}) == "Alanine aminotransferase increased"
+    assert paper_ae_name("Encephalopathy", 0, {}) == "Hepatic encephalopathy"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hcc.chapter.display import TABLES_DIR, synthetic_banner
+from hcc.chapter.display import TABLES_DIR, compare_with_paper, synthetic_banner
 from hcc.chapter.suppress import _check_threshold
 
 # --------------------------------------------------------------------------- chapter setup
@@ -109,6 +109,17 @@ class Chapter:
                                           path=p.get("adverse_events"))
             self._ae_loaded = True
         return self._ae
+
+
+    def vs_paper(self, section: str, kind: str | tuple = "") -> pd.DataFrame:
+        """The paper's numbers of one section of :func:`hcc.fidelity_report` (its one tolerance
+        rule) beside this cohort's (:func:`compare_with_paper`); only the rows whose kind
+        starts with *kind* ("count", ("p", "age")) if given."""
+        from hcc.fidelity import fidelity_report
+
+        rows = fidelity_report(self.cohort, self.ae if section == "Safety" else None,
+                               sections=(section,)).summary
+        return compare_with_paper(rows[rows["kind"].str.startswith(kind)])
 
 
 def setup(params, *, tables=TABLES_DIR, style: bool = True) -> Chapter:

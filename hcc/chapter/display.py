@@ -265,6 +265,8 @@ def format_number(x, digits: int = 4) -> str:
     -------
     str
     """
+    if isinstance(x, str):  # a value that is text (the terms of the fidelity report)
+        return x
     if x is None or x is pd.NA or (isinstance(x, numbers.Real) and not math.isfinite(float(x))):
         return "NR"
     return f"{x:.{digits}g}"
@@ -275,8 +277,10 @@ def compare_with_paper(rows, decimals: int | None = None) -> pd.DataFrame:
 
     Parameters
     ----------
-    rows : iterable of (str, hcc.paper.Printed, float)
-        Item label, the number as the paper prints it, and our value.
+    rows : DataFrame or iterable of (str, hcc.paper.Printed, float)
+        Rows of :func:`hcc.fidelity_report` (``item, paper, ours, ok``: its tolerance
+        decides ``match``; what a chapter compares), or item label, the number as the paper
+        prints it, and our value.
     decimals : int, optional
         Compare at this many decimals when the paper prints fewer (values printed without
         trailing zeros, e.g. "14" for 14.00); see ``Printed.matches``.
@@ -287,8 +291,11 @@ def compare_with_paper(rows, decimals: int | None = None) -> pd.DataFrame:
         Indexed by ``item``; ``Paper`` (printed text), ``This cohort`` (our value via
         :func:`format_number`), ``match`` (bool: our value rounds to the printed one).
     """
-    records = [(item, printed.text, format_number(ours), bool(printed.matches(ours, decimals)))
-               for item, printed, ours in rows]
+    if isinstance(rows, pd.DataFrame):
+        records = zip(rows["item"], rows["paper"], map(format_number, rows["ours"]), rows["ok"])
+    else:
+        records = [(item, printed.text, format_number(ours), bool(printed.matches(ours, decimals)))
+                   for item, printed, ours in rows]
     return pd.DataFrame(records, columns=["item", "Paper", "This cohort", "match"]).set_index("item")
 
 

@@ -81,18 +81,18 @@ def _is_paper_column(column) -> bool:
     return _label(column).strip().lower().startswith("paper")
 
 
+def _is_count_column(column) -> bool:
+    """A column of counts by its name (last level): :data:`_COUNT_COLUMNS` or "<prefix> n"."""
+    name = _last(column)
+    return name in _COUNT_COLUMNS or name.endswith(" n")
+
+
 def _is_small(value, k: int, count_column: bool) -> bool:
-    if value is None or isinstance(value, (bool, np.bool_)):
+    """A count 1..k-1: an integer, a text count, or an integer-valued float of a count column."""
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and not count_column:
         return False
-    if isinstance(value, numbers.Integral):
-        return 0 < int(value) < k
-    if isinstance(value, numbers.Real):
-        v = float(value)
-        return count_column and math.isfinite(v) and v.is_integer() and 0 < v < k
-    if isinstance(value, str):
-        m = _COUNT_TEXT.match(value)
-        return bool(m) and 0 < int(m.group(1)) < k
-    return False
+    c = _count_of(value)
+    return c is not None and 0 < c < k
 
 
 def _mask_label(label, k: int):
@@ -167,10 +167,8 @@ def suppress_small_counts(frame: pd.DataFrame, k: int, *, page=None) -> pd.DataF
     for j, col in enumerate(out.columns):
         if _is_paper_column(col):
             continue
-        name = _last(col)
-        counting = name in _COUNT_COLUMNS or name.endswith(" n")
-        values = out.iloc[:, j]
-        small.iloc[:, j] = [_is_small(v, k, counting or bool(c)) for v, c in zip(values, count_rows)]
+        counting = _is_count_column(col)
+        small.iloc[:, j] = [_is_small(v, k, counting or bool(c)) for v, c in zip(out.iloc[:, j], count_rows)]
     primary = small.copy()
     source = _fingerprint(out) if page is not None else None
     _complements(out, small, k, page)
@@ -224,19 +222,21 @@ def _group_sizes(frame: pd.DataFrame, page) -> dict:
     return sizes
 
 
-def _count_columns(frame: pd.DataFrame) -> dict:
-    """Column position → its group ("TKI", "TKI-ICI", "Overall") for the count columns of
-    an arm: "TKI n", "TKI any n", "TKI (n=37)"."""
-    out = {}
+def _arm_columns(frame: pd.DataFrame) -> list:
+    """(position, group, rest of the label) of the count columns of an arm: "TKI n", "TKI any
+    n", "TKI (n=37)" → group "TKI", "TKI-ICI" or "Overall", rest " n", " any n", " (n=)"."""
+    out = []
     for j, c in enumerate(frame.columns):
-        if _is_paper_column(c):
-            continue
-        m = _GROUP_COLUMN.match(_label(c).strip())
-        if m:
-            rest = _GROUP_SIZE.sub("(n=)", m.group(2))
-            if rest.endswith(" n") or "(n=)" in rest or rest.strip() == "":
-                out[j] = m.group(1)
+        m = None if _is_paper_column(c) else _GROUP_COLUMN.match(_label(c).strip())
+        rest = _GROUP_SIZE.sub("(n=)", m.group(2)) if m else ""
+        if m and (rest.endswith(" n") or "(n=)" in rest or rest.strip() == ""):
+            out.append((j, m.group(1), rest))
     return out
+
+
+def _count_columns(frame: pd.DataFrame) -> dict:
+    """Column position → its group for the count columns of an arm (:func:`_arm_columns`)."""
+    return {j: g for j, g, _ in _arm_columns(frame)}
 
 
 #: Count columns nested in another count column of the same row: events of n patients.
@@ -255,9 +255,10 @@ def _complements(frame: pd.DataFrame, small: pd.DataFrame, k: int, page) -> None
                 if e is not None and n is not None and 0 < n - e < k and e > 0:
                     small.iat[i, jp] = True
     sizes = _group_sizes(frame, page)
-    for i, g in _level_rows(frame).items():  # "Cause = HBV, TKI": a level within an arm
+    positions = _count_positions(frame)
+    for i, (_, g) in _level_rows(frame).items():  # "Cause = HBV, TKI": a level within an arm
         n = sizes.get(g)
-        for j, ok in enumerate(_count_positions(frame) if n else ()):
+        for j, ok in enumerate(positions if n else ()):
             c = _count_of(frame.iat[i, j]) if ok and not isinstance(frame.iat[i, j], (bool, np.bool_)) else None
             if c is not None and 0 < n - c < k:
                 small.iat[i, j] = True
@@ -267,7 +268,7 @@ def _complements(frame: pd.DataFrame, small: pd.DataFrame, k: int, page) -> None
             continue
         for i in range(len(frame)):
             c = _count_of(frame.iat[i, j])
-            if c is not None and 0 < n - c < k and not small.iat[i, j]:
+            if c is not None and 0 < n - c < k:
                 small.iat[i, j] = True
 
 
@@ -292,8 +293,7 @@ def _page_hidden(frame: pd.DataFrame, small: pd.DataFrame, page, source) -> None
     for j, col in enumerate(frame.columns):
         if not positions[j]:
             continue
-        name = _last(col)
-        counting = name in _COUNT_COLUMNS or name.endswith(" n") or j in arm_counts
+        counting = _is_count_column(col) or j in arm_counts
         for i in range(len(frame)):
             v = frame.iat[i, j]
             if isinstance(v, (bool, np.bool_)):
@@ -407,21 +407,16 @@ def _complementary(frame: pd.DataFrame, small: pd.DataFrame, page=None) -> None:
       long as a hidden cell can be solved from the shown cells by any combination of the
       sums (DCR − SD = CR + PR = ORR), one more cell is hidden.
     """
-    labels = [_GROUP_COLUMN.match(_label(c).strip()) for c in frame.columns]
     triples: dict[str, dict[str, int]] = {}
-    for j, m in enumerate(labels):
-        if m and not _is_paper_column(frame.columns[j]):
-            rest = _GROUP_SIZE.sub("(n=)", m.group(2))
-            if rest.endswith(" n") or "(n=)" in rest or rest.strip() == "":  # counts only
-                triples.setdefault(rest, {})[m.group(1)] = j
+    for j, group, rest in _arm_columns(frame):
+        triples.setdefault(rest, {})[group] = j
     # a row's total must be printed for the arms to reveal each other: Overall present
     triples = {r: t for r, t in triples.items() if {"Overall", "TKI", "TKI-ICI"} <= set(t)}
     groups = None
     if isinstance(frame.index, pd.MultiIndex) and frame.index.nlevels > 1:
         groups = pd.Series(range(len(frame))).groupby(frame.index.get_level_values(0).to_numpy()).indices
     relations = _row_relations(frame)
-    count_cols = [j for j, c in enumerate(frame.columns) if not _is_paper_column(c)
-                  and (_last(c) in _COUNT_COLUMNS or _last(c).endswith(" n"))]
+    count_cols = [j for j, c in enumerate(frame.columns) if not _is_paper_column(c) and _is_count_column(c)]
     equations = _equations(frame, triples, groups, relations, count_cols)
     equations += _nested_equations(frame, count_cols, page)
     equations += _label_equations(frame)
@@ -430,12 +425,7 @@ def _complementary(frame: pd.DataFrame, small: pd.DataFrame, page=None) -> None:
         changed = False
         for j in count_cols:  # declared sums: total = sum of parts, in each count column
             for total, parts in relations:
-                cells = parts + ([total] if total is not None else [])
-                masked = [i for i in cells if small.iat[i, j]]
-                shown = [(c, i) for i in cells if not small.iat[i, j]
-                         and (c := _count_of(frame.iat[i, j])) not in (None, 0)]
-                if len(masked) == 1 and shown:
-                    small.iat[min(shown)[1], j] = changed = True
+                changed |= _hide_partner(frame, small, parts + ([total] if total is not None else []), j)
         for t in triples.values():
             cells = [t[g] for g in ("Overall", "TKI", "TKI-ICI") if g in t]  # Overall first
             for i in range(len(frame)):
@@ -449,15 +439,27 @@ def _complementary(frame: pd.DataFrame, small: pd.DataFrame, page=None) -> None:
             if _is_paper_column(frame.columns[j]):
                 continue
             for rows in groups.values():
-                if len(rows) < 2:
-                    continue
-                masked = [i for i in rows if small.iat[i, j]]
-                shown = [(c, i) for i in rows if not small.iat[i, j]
-                         and (c := _count_of(frame.iat[i, j])) not in (None, 0)]
-                if len(masked) == 1 and shown:
-                    small.iat[min(shown)[1], j] = changed = True
+                changed |= _hide_partner(frame, small, rows, j)
         if not changed:  # the simple rules are met: does a combination of sums still solve a cell?
             changed = _hide_one_derivable(frame, small, equations)
+
+
+def _hide_partner(frame, small, cells, j) -> bool:
+    """When exactly one of the rows *cells* of column *j* is hidden, hide the smallest shown
+    count among them too (in place on *small*); True when it did."""
+    masked = [i for i in cells if small.iat[i, j]]
+    shown = [(c, i) for i in cells if not small.iat[i, j]
+             and (c := _count_of(frame.iat[i, j])) not in (None, 0)]
+    if len(masked) == 1 and shown:
+        small.iat[min(shown)[1], j] = True
+        return True
+    return False
+
+
+def _add_equation(eqs: list, frame, eq: dict) -> None:
+    """Keep *eq* when it links two cells or more that all hold counts (else it solves nothing)."""
+    if len(eq) >= 2 and all(_count_of(frame.iat[i, j]) is not None for i, j in eq):
+        eqs.append(eq)
 
 
 def _equations(frame, triples, groups, relations, count_cols) -> list:
@@ -466,26 +468,25 @@ def _equations(frame, triples, groups, relations, count_cols) -> list:
     in the table, or a group size the page states). Cells that hold no count drop the
     equation (it cannot be used to solve anything)."""
     eqs = []
-    n = len(frame)
-
-    def add(eq):
-        if len(eq) >= 2 and all(_count_of(frame.iat[i, j]) is not None for i, j in eq):
-            eqs.append(eq)
-
     for t in triples.values():  # Overall = TKI + TKI-ICI, per row
-        if "Overall" in t:
-            for i in range(n):
-                add({(i, t["Overall"]): 1.0, (i, t["TKI"]): -1.0, (i, t["TKI-ICI"]): -1.0})
+        for i in range(len(frame)):
+            _add_equation(eqs, frame, {(i, t["Overall"]): 1.0, (i, t["TKI"]): -1.0, (i, t["TKI-ICI"]): -1.0})
     cols = sorted(set(count_cols) | {j for t in triples.values() for j in t.values()})
     for j in cols:
         for total, parts in relations:  # declared: total - parts = 0, or parts = the arm
             eq = {(i, j): -1.0 for i in parts}
             if total is not None:
                 eq[(total, j)] = 1.0
-            add(eq)
-        if groups is not None:  # the levels of a variable add up to the group
-            for rows in groups.values():
-                add({(i, j): 1.0 for i in rows})
+            _add_equation(eqs, frame, eq)
+    return eqs + _sums(frame, groups.values() if groups is not None else (), cols)
+
+
+def _sums(frame, row_groups, columns) -> list:
+    """Equations "these rows add up to a known total", per group of rows and column."""
+    eqs = []
+    for rows in row_groups:
+        for j in columns:
+            _add_equation(eqs, frame, {(i, j): 1.0 for i in rows})
     return eqs
 
 
@@ -502,13 +503,7 @@ def _nested_equations(frame, count_cols, page) -> list:
     for i, (lab, up) in enumerate(zip(labels, outer)):
         if lab in parents:
             by_parent.setdefault((up, parents[lab]), []).append(i)
-    eqs = []
-    for rows in by_parent.values():
-        for j in count_cols:
-            eq = {(i, j): 1.0 for i in rows}
-            if len(eq) >= 2 and all(_count_of(frame.iat[i, j]) is not None for i, j in eq):
-                eqs.append(eq)
-    return eqs
+    return _sums(frame, by_parent.values(), count_cols)
 
 
 #: Row labels of the comparison tables that name a level of a variable within an arm:
@@ -524,14 +519,13 @@ def _row_labels(frame) -> list:
 
 
 def _level_rows(frame) -> dict:
-    """Row position → its arm, for rows labelled as a level within an arm (:data:`_LEVEL_LABELS`)."""
+    """Row position → (variable, arm), for rows labelled as a level within an arm
+    (:data:`_LEVEL_LABELS`)."""
     out = {}
     for i, lab in enumerate(_row_labels(frame)):
-        for pattern in _LEVEL_LABELS:
-            m = pattern.match(lab.strip())
-            if m:
-                out[i] = m.group("group")
-                break
+        m = next((m for pattern in _LEVEL_LABELS if (m := pattern.match(lab.strip()))), None)
+        if m:
+            out[i] = (m.group("var"), m.group("group"))
     return out
 
 
@@ -540,27 +534,12 @@ def _label_equations(frame) -> list:
     of a variable within an arm row by row; those rows add up to the arm, whose size the
     page prints: one equation per (variable, arm) and count column. Labels from the ``item``
     column when there is one, else the index."""
-    labels = _row_labels(frame)
     keys: dict = {}
-    for i, lab in enumerate(labels):
-        for pattern in _LEVEL_LABELS:
-            m = pattern.match(lab.strip())
-            if m:
-                keys.setdefault((m.group("var"), m.group("group")), []).append(i)
-                break
-    if not keys:
-        return []
-    positions = _count_positions(frame)
-    eqs = []
-    for rows in keys.values():
-        if len(rows) < 2:
-            continue
-        for j, ok in enumerate(positions):
-            if ok and _last(frame.columns[j]) not in ("item", "kind", "section"):
-                eq = {(i, j): 1.0 for i in rows}
-                if all(_count_of(frame.iat[i, j]) is not None for i in rows):
-                    eqs.append(eq)
-    return eqs
+    for i, key in _level_rows(frame).items():
+        keys.setdefault(key, []).append(i)
+    columns = [j for j, ok in enumerate(_count_positions(frame))
+               if ok and _last(frame.columns[j]) not in ("item", "kind", "section")]
+    return _sums(frame, keys.values(), columns)
 
 
 def _hide_one_derivable(frame, small, equations) -> bool:

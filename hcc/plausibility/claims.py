@@ -3,9 +3,7 @@ SIN, the subgroups that favour the combination, the most common and the immune-r
 adverse events, discontinuations, no grade 5)."""
 from __future__ import annotations
 
-
 import numpy as np
-import pandas as pd
 
 from hcc import drugs, paper
 from hcc._format import format_time
@@ -17,16 +15,6 @@ from hcc.plausibility.sections import _level_name
 
 # =========================================================================== 10. paper claims
 _CLAIM_TEXT = "the paper, Results"
-#: The paper's AE names → CTCAE v5 terms that code them (besides the name itself and the
-#: ``ae_term_map`` of a generator's manifest); immune hepatitis is an AST/ALT rise flagged
-#: immune-related.
-CTCAE_CODING = {
-    "Immune-mediated hepatitis": frozenset(drugs.LIVER_ENZYME_TERMS),
-    "Hepatic encephalopathy": frozenset({"Encephalopathy"}),
-    "Pneumonitis": frozenset({"Pneumonitis"}),
-    "Myocarditis": frozenset({"Myocarditis"}),
-}
-_IMMUNE_ONLY = ("Immune-mediated hepatitis",)  # coded terms count only when immune-related
 
 
 def _two_group_claim(df, group, levels, ep, want_order: bool):
@@ -128,21 +116,8 @@ def _top_terms_ok(ae, ids: set, want: tuple[str, ...]):
     return ours, ok
 
 
-def _coded(name: str, term_map: dict) -> set:
-    return {name, term_map.get(name, name)} | set(CTCAE_CODING.get(name, ()))
-
-
-def _as_paper_name(term: str, immune: int, term_map: dict) -> str:
-    for name in list(paper.IMMUNE_RELATED) + [t for ts in paper.DISCONTINUATIONS.values()
-                                              for t in ts]:
-        if term in _coded(name, term_map) and (name not in _IMMUNE_ONLY or immune == 1
-                                               or term == name):
-            return name
-    return term
-
-
 def _ae_claim_rows(rows, cohort, ae):
-    from hcc.fidelity import ae_term_map
+    from hcc.fidelity import ae_term_map, discontinued, immune_related_patients
 
     specs = [("claim: most common AEs overall", "hypertension, diarrhoea, rash, nausea/vomiting "
               "are the four most frequent (patients, any grade; ties allowed)"),
@@ -165,32 +140,19 @@ def _ae_claim_rows(rows, cohort, ae):
     arm_of = dict(zip(cohort["patient_id"].astype(str), cohort["arm"]))
     fns = [lambda: _top_terms_ok(ae, ids, paper.COMMON_AE_TERMS),
            lambda: _top_terms_ok(ae, tki, paper.COMMON_AE_TERMS[:3]),
-           lambda: _immune_claim(ae, arm_of, term_map),
-           lambda: _discontinuation_claim(ae, arm_of, term_map),
+           lambda: _immune_claim(*immune_related_patients(ae, arm_of, term_map)),
+           lambda: _discontinuation_claim(discontinued(ae, arm_of, term_map)),
            lambda: _grade5(ae)]
     for (name, crit), fn in zip(specs, fns):
         _guarded(rows, name, "paper claims", crit, ref, fn)
 
 
-def _immune_claim(ae, arm_of, term_map):
-    ir = ae[_num(ae["immune_related"]) == 1]
-    arm = ir["patient_id"].astype(str).map(arm_of)
-    got = {}
-    for name in paper.IMMUNE_RELATED:
-        hit = ir["term"].isin(_coded(name, term_map)) & (arm == "TKI-ICI")
-        got[name] = int(ir.loc[hit, "patient_id"].nunique())
-    in_tki = int(ir.loc[arm == "TKI", "patient_id"].nunique())
+def _immune_claim(got: dict, in_tki: int):
     ours = ", ".join(f"{k} {v}" for k, v in got.items()) + f"; in TKI: {in_tki}"
     return ours, got == dict(paper.IMMUNE_RELATED) and in_tki == 0
 
 
-def _discontinuation_claim(ae, arm_of, term_map):
-    d = ae[_num(ae["led_to_discontinuation"]) == 1]
-    d = d.assign(_arm=d["patient_id"].astype(str).map(arm_of),
-                 _name=[_as_paper_name(t, int(i) if pd.notna(i) else 0, term_map)
-                        for t, i in zip(d["term"], _num(d["immune_related"]))])
-    d = d.drop_duplicates(["patient_id", "_name"])
-    got = {a: sorted(d.loc[d["_arm"] == a, "_name"]) for a in paper.ARMS}
+def _discontinuation_claim(got: dict):
     want = {a: sorted(t) for a, t in paper.DISCONTINUATIONS.items()}
     ours = "; ".join(f"{a}: {', '.join(got[a]) or 'none'}" for a in paper.ARMS)
     return ours, got == want

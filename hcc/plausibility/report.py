@@ -8,6 +8,7 @@ import pandas as pd
 
 from hcc import paper
 from hcc._results import Result
+from hcc.cohort.dictionary import AE_COLUMNS
 from hcc.errors import DataError
 from hcc.plausibility.thresholds import ALPHA, COLUMNS, MC_DRAWS, MC_SEED
 from hcc.plausibility.hazard import _hazard_rows
@@ -136,7 +137,6 @@ def _usable_raw(raw: pd.DataFrame | None) -> pd.DataFrame | None:
 _REQUIRED = ("patient_id", "arm", "regimen", "age", "best_response", "os_months", "os_event",
              "pfs_months", "pfs_event") + tuple(
     c for c in paper.SUBGROUP_VARIABLES if c != "age_gt60")
-_AE_REQUIRED = ("patient_id", "term", "grade", "immune_related", "led_to_discontinuation")
 
 
 def _check_columns(cohort, ae):
@@ -145,7 +145,7 @@ def _check_columns(cohort, ae):
         raise DataError(f"the cohort lacks the column(s) {', '.join(missing)} of the data "
                         "dictionary")
     if ae is not None:
-        miss = [c for c in _AE_REQUIRED if c not in ae.columns]
+        miss = [c for c in AE_COLUMNS if c not in ae.columns]
         if miss:
             raise DataError(f"the adverse-event table lacks the column(s) {', '.join(miss)}")
 
