@@ -274,8 +274,3 @@ out$zph_names <- rownames(z$table)
 out$zph_chisq <- unname(z$table[, 1]); out$zph_df <- unname(z$table[, 2])
 out$zph_p <- unname(z$table[, 3])
 
-
-## ---- c8fa3d4416fc8b2fe512  tests/test_cox.py::test_veteran_factor_matches_r[efron]
-## inputs: none
-suppressMessages({library(survival); library(jsonlite)})
-d <- veteran; out <- list(cols = names(d), rows = lapply(seq_len(ncol(d)), function(j) d[[j]]))

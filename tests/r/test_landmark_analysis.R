@@ -55,15 +55,6 @@ out <- list(time = z$time, x = z$x, y = unname(as.list(as.data.frame(z$y))),
             fit = as.vector(pm %*% qr.coef(q, yy)), band = as.vector(2 * sqrt(z$var[2, 2] * se)))
 
 
-## ---- 09951a1597c282f66f12  tests/test_landmark_analysis.py::test_stratified_cox_as_the_chapter_fits_it_matches_r
-## inputs: d (93 rows, sha256 50d72111224695be)
-suppressMessages({library(survival); library(jsonlite)})
-d <- read.csv("d.csv", stringsAsFactors = FALSE)
-
-f <- coxph(Surv(os_months, os_event) ~ second_line + child_pugh + afp_gt400 + strata(tace), data = d)
-out <- list(coef = unname(coef(f)), se = unname(sqrt(diag(vcov(f)))))
-
-
 ## ---- 4e5f1c6b483e4b51697c  tests/test_landmark_analysis.py::test_stratified_cox_as_the_chapter_fits_it_matches_r
 ## inputs: d (93 rows, sha256 7d68881a70c08bf6)
 suppressMessages({library(survival); library(jsonlite)})

@@ -45,20 +45,6 @@ t1 <- summary(f1, rmean = tau)$table
 out$rmean1 <- unname(t1["rmean"]); out$se1 <- unname(t1["se(rmean)"])
 
 
-## ---- 51eaea634c49db0cc90d  tests/test_restricted_mean.py::test_rmst_matches_r_on_the_cohort[os-24.0]
-## inputs: d (93 rows, sha256 00d9d28c64d6ecd5)
-suppressMessages({library(survival); library(jsonlite)})
-d <- read.csv("d.csv", stringsAsFactors = FALSE)
-tau <- 24.0
-
-f <- survfit(Surv(t, e) ~ g, data = d)
-tb <- summary(f, rmean = tau)$table
-out <- list(rmean = unname(tb[, "rmean"]), se = unname(tb[, "se(rmean)"]), strata = rownames(tb))
-f1 <- survfit(Surv(t, e) ~ 1, data = d)
-t1 <- summary(f1, rmean = tau)$table
-out$rmean1 <- unname(t1["rmean"]); out$se1 <- unname(t1["se(rmean)"])
-
-
 ## ---- efc3fae7d1bbc7da86d6  tests/test_restricted_mean.py::test_rmst_matches_r_on_the_cohort[os-24.0]
 ## inputs: d (93 rows, sha256 2d8c2ee396af8ef0)
 suppressMessages({library(survival); library(jsonlite)})
@@ -75,20 +61,6 @@ out$rmean1 <- unname(t1["rmean"]); out$se1 <- unname(t1["se(rmean)"])
 
 ## ---- 5904b804cd5247460642  tests/test_restricted_mean.py::test_rmst_matches_r_on_the_cohort[pfs-9.0]
 ## inputs: d (93 rows, sha256 78d2e1ac331cb591)
-suppressMessages({library(survival); library(jsonlite)})
-d <- read.csv("d.csv", stringsAsFactors = FALSE)
-tau <- 9.0
-
-f <- survfit(Surv(t, e) ~ g, data = d)
-tb <- summary(f, rmean = tau)$table
-out <- list(rmean = unname(tb[, "rmean"]), se = unname(tb[, "se(rmean)"]), strata = rownames(tb))
-f1 <- survfit(Surv(t, e) ~ 1, data = d)
-t1 <- summary(f1, rmean = tau)$table
-out$rmean1 <- unname(t1["rmean"]); out$se1 <- unname(t1["se(rmean)"])
-
-
-## ---- 95a0e386aa95184594a8  tests/test_restricted_mean.py::test_rmst_matches_r_on_the_cohort[pfs-9.0]
-## inputs: d (93 rows, sha256 e0465e0589a4b897)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
 tau <- 9.0

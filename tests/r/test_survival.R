@@ -35,6 +35,11 @@ for (ctype in c("log", "log-log", "plain")) {
 }
 
 
+## ---- 9887a69598cd3c969cce  tests/test_survival.py::test_km_lung_sex_matches_R_survfit[log]
+## inputs: none
+suppressMessages({library(survival); library(jsonlite)})
+d <- lung; out <- list(cols = names(d), rows = lapply(seq_len(ncol(d)), function(j) d[[j]]))
+
 ## ---- c7a36a6f612b6ae589ca  tests/test_survival.py::test_km_median_edge_cases_match_R[log-case0]
 ## inputs: d (6 rows, sha256 40f9698beb5b5946)
 suppressMessages({library(survival); library(jsonlite)})
@@ -290,6 +295,11 @@ for (ctype in c("log", "log-log", "plain")) {
   out[[ctype]] <- res
 }
 
+
+## ---- c8fa3d4416fc8b2fe512  tests/test_survival.py::test_km_veteran_celltype_matches_R_survfit[log]
+## inputs: none
+suppressMessages({library(survival); library(jsonlite)})
+d <- veteran; out <- list(cols = names(d), rows = lapply(seq_len(ncol(d)), function(j) d[[j]]))
 
 ## ---- 0ce74957fdae77b957eb  tests/test_survival.py::test_km_veteran_trt_matches_R_survfit[log]
 ## inputs: d (137 rows, sha256 9107169eace3206b)
