@@ -120,14 +120,6 @@ def start_state(rng: np.random.Generator, cutoff: str, draws: int = START_DRAWS)
     return best
 
 
-def calibrate_consts() -> dict:
-    from hcc.reconstruct import calibrate as cal
-
-    return {"ENROL_START": cal.ENROL_START, "ENROL_END": cal.ENROL_END,
-            "CUTOFF_START": cal.CUTOFF_START, "CUTOFF_MIN": cal.CUTOFF_MIN,
-            "CUTOFF_MAX": cal.CUTOFF_MAX}
-
-
 def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
               progress=None, slot: int = 0, t0: float = START_T[0], t1: float = START_T[1],
               polish_sweeps: int = POLISH_SWEEPS, init: dict | None = None) -> dict:

@@ -288,7 +288,7 @@ COX_KINDS = (K_LOGHR, K_LOGLO, K_LOGHI, K_Z)
 
 
 def exact_items(items: dict, dup: int = 3) -> tuple:
-    """Item arrays for the last descent of a chain, which counts printed Cox numbers.
+    """Item arrays for the last descent (on the winning state), which counts printed Cox numbers.
 
     The lexicographic descent (``calibrate.polish`` with ``lex``) maximises the number of
     rows inside their acceptance band. Here every scored Cox number gets *dup* - 1 more
