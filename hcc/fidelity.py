@@ -133,6 +133,36 @@ class FidelityResult(Result):
         out.loc["all"] = [int(out["equal"].sum()), int(out["compared"].sum())]
         return out
 
+    def cox_terms(self, section: str) -> pd.DataFrame:
+        """The Cox rows of *section* ("Table 2", "Table 3", "Fig. 3") one term per row, as a
+        reader compares a table: the printed HR (CI) and P beside ours (ours with the
+        paper's decimals), the HR's relative difference, ``in tolerance`` (all four numbers
+        within the report's tolerance), ``as printed`` (all four print as the paper prints
+        them) and the paper's inconsistency that excludes the term (``flag``).
+        Indexed by the item's prefix ("OS univariate: Age (> 60 y vs ≤ 60 y)")."""
+        from hcc._format import format_hr, format_p
+
+        t = self._table
+        t = t[(t["section"] == section) & t["kind"].isin(("hr", "ci", "p"))]
+        out = {}
+        for start in range(0, len(t), 4):  # _hr_rows writes HR, lower, upper, P per term
+            hr, lo, hi, p = (t.iloc[start + k] for k in range(4))
+            term = hr["item"][: -len(" HR")]
+            excluded = hr["tolerance"] == "excluded"
+            flags = [r["ok"] for r in (hr, lo, hi, p)]
+            printed = [r["as_printed"] for r in (hr, lo, hi, p)]
+            p_printed = paper.Printed(p["paper"])
+            out[term] = {
+                "Paper HR (CI)": f"{hr['paper']} ({lo['paper']}–{hi['paper']})",
+                "Paper P": p["paper"],
+                "Our HR (CI)": format_hr(hr["ours"], lo["ours"], hi["ours"]),
+                "Our P": format_p(p["ours"], digits=p_printed.decimals),
+                "HR diff (%)": round(100 * (hr["ours"] / paper.Printed(hr["paper"]).value - 1), 1),
+                "in tolerance": np.nan if excluded else all(bool(v) for v in flags),
+                "as printed": np.nan if excluded else all(bool(v) for v in printed),
+                "flag": hr["note"].split(":")[0] if excluded else ""}
+        return pd.DataFrame(out).T.rename_axis("term")
+
     def score_frame(self) -> pd.DataFrame:
         """``score`` as a table (sections as rows)."""
         return pd.DataFrame(self.score).T[["passed", "total", "excluded"]]

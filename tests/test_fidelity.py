@@ -238,3 +238,34 @@ def test_immune_hepatitis_coded_as_a_flagged_liver_enzyme_rise_counts():
     assert paper_ae_name("Alanine aminotransferase increased", 1, {}) == "Immune-mediated hepatitis"
     assert paper_ae_name("Alanine aminotransferase increased", 0, {}) == "Alanine aminotransferase increased"
     assert paper_ae_name("Encephalopathy", 0, {}) == "Hepatic encephalopathy"
+
+
+def test_cox_terms_one_row_per_printed_term(report):
+    """FidelityResult.cox_terms (chapter 4's table): one row per term the paper prints, its
+    printed HR (CI) and P as hcc.paper has them, "in tolerance" / "as printed" exactly when
+    all four numbers of the term are so in the report, and the paper's flag on the terms
+    hcc.paper.COX_FLAGGED names (those are not judged)."""
+    s = report.summary
+    for section, ep in (("Table 2", "os"), ("Table 3", "pfs")):
+        rows = report.cox_terms(section)
+        printed = {**{f"{ep.upper()} univariate: {paper.COX_TERMS[k]}": v
+                      for k, v in paper.COX_UNIVARIATE[ep].items()},
+                   **{f"{ep.upper()} multivariate: {paper.COX_TERMS[k]}": v
+                      for k, v in paper.COX_MULTIVARIATE[ep].items()}}
+        assert list(rows.index) == list(printed)
+        for term, pr in printed.items():
+            row = rows.loc[term]
+            assert row["Paper HR (CI)"] == f"{pr['HR'].text} ({pr['lower'].text}–{pr['upper'].text})"
+            assert row["Paper P"] == pr["p"].text
+            four = s[s["item"].str.startswith(term + " ")]
+            assert len(four) == 4
+            kind = "univariate" if "univariate" in term else "multivariate"
+            key = next((k for (e, t, c), k in paper.COX_FLAGGED.items()
+                        if e == ep and t == kind and term.endswith(paper.COX_TERMS[c])), "")
+            assert row["flag"] == key
+            if key:
+                assert pd.isna(row["in tolerance"]) and pd.isna(row["as printed"])
+            else:
+                assert row["in tolerance"] == bool(four["ok"].astype(bool).all())
+                assert row["as printed"] == bool(four["as_printed"].astype(bool).all())
+    assert len(report.cox_terms("Fig. 3")) == 1

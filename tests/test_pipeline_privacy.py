@@ -722,7 +722,9 @@ def _html_tables(text: str):
         width = max(len(r) for r in t["body"])
         rows_h = [[""] * (width - len(h)) + h for h in t["head"]]  # index cells come first
         head = [" ".join(x for x in col if x).strip() for col in zip(*rows_h)]
-        rows = [r + [""] * (width - len(r)) for r in t["body"]]
+        # a short body row lacks the leading index cells that a rowspan above it covers
+        # (pandas' MultiIndex HTML): pad on the left, so each value stays under its column
+        rows = [[""] * (width - len(r)) + r for r in t["body"]]
         out.append(pd.DataFrame(rows, columns=[f"{h}#{i}" if head.count(h) > 1 else h
                                                for i, h in enumerate(head)]))
     return out

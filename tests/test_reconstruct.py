@@ -751,3 +751,76 @@ def test_guided_restart_boosts_exactly_the_missed_items():
             printed = float(r["paper"])
             off = abs(r["ours"] / printed - 1) > 0.03 and round(r["ours"], 2) != round(printed, 2)
             assert (b1[q] > 1) == off, r
+
+
+def test_printed_rows_accept_exactly_the_printed_rounding():
+    """scoring.exact_items: every scored Cox number keeps its row, gains dup - 1 copies of it
+    and one row whose acceptance band is the printed rounding — checked against the paper's
+    text: an HR row accepts HR = printed ± 0.005 and no more, a P row accepts the |z| of
+    two-sided P = printed ± half a unit of its last printed decimal."""
+    from scipy.stats import norm
+
+    from hcc.reconstruct import calibrate as cal
+
+    items = cal.build_items()
+    n = len(items["kind"])
+    cox = [q for q in range(n) if items["kind"][q] in cal.COX_KINDS and items["weight"][q] > 0]
+    dup = 3
+    kind, slot, blo, bhi, alo, ahi, scale, weight = cal.exact_items(items, dup)
+    assert len(kind) == n + dup * len(cox)
+    assert np.array_equal(kind[:n], items["kind"]) and np.array_equal(alo[:n], items["alo"])
+    printed = slice(n + (dup - 1) * len(cox), None)
+    assert np.array_equal(slot[printed], items["slot"][cox])
+    checked = {"HR": 0, "P": 0}
+    for q, src in zip(range(n + (dup - 1) * len(cox), len(kind)), cox):
+        text = items["target"][src]
+        if kind[q] == cal.K_LOGHR:
+            v = float(text)
+            assert math.exp(alo[q]) == pytest.approx(v - 0.005, abs=1e-12)
+            assert math.exp(ahi[q]) == pytest.approx(v + 0.005, abs=1e-12)
+            checked["HR"] += 1
+        elif kind[q] == cal.K_Z and not text.startswith("<"):
+            v, half = float(text), 0.5 * 10.0 ** -(len(text.split(".")[1]))
+            assert alo[q] >= 0
+            assert 2 * norm.sf(alo[q]) == pytest.approx(v + half, abs=1e-12)
+            assert 2 * norm.sf(ahi[q]) == pytest.approx(max(v - half, 0.0), abs=1e-12)
+            checked["P"] += 1
+    assert checked["HR"] > 20 and checked["P"] > 20
+
+
+def test_printed_descent_raises_the_printed_count_and_loses_nothing():
+    """The chain's last step. Its descent (calibrate.polish on scoring.exact_items) raises
+    the number of Cox numbers at the printed rounding of a model draw; the step that keeps
+    it (generator._printed_polish) never ends with fewer scored items in tolerance, nor with
+    a treatment × subgroup interaction check that newly fails (plausibility's LR test,
+    recomputed here by hcc.plausibility.interaction_lr through generator._interaction_p) —
+    by the generator's full-precision evaluation, recounted here from the item table."""
+    from hcc.plausibility.thresholds import ALPHA
+    from hcc.reconstruct import calibrate as cal
+    from hcc.reconstruct import generator
+
+    cutoff = generator.calibrate_cutoff()
+    items = cal.build_items()
+
+    def counts(state):
+        ev = generator.evaluate_state(state, cutoff)
+        in_tol = sum(r["in_tolerance"] for r in ev["items"] if r["scored"])
+        printed = sum(r["printed_rounding"] for r, k in zip(ev["items"], items["kind"])
+                      if k in cal.COX_KINDS and r["scored"])
+        return in_tol, printed
+
+    maxfu, minadmin = generator._window(cutoff)
+    _, draws = _model_draws(2, seed=5)
+    st = {k: v.copy() for k, v in draws[0].items()}
+    before = counts(st)
+    cal.polish(generator._state_tuple(st), tuple(cal.workspace(len(st["age"]))),
+               cal.exact_items(items, generator.PRINTED_DUP), generator._terms(),
+               (maxfu, minadmin, generator.PRINTED_SWEEPS, 30, generator.EXACT_WACC, True))
+    assert counts(st)[1] > before[1]
+    for st in draws:
+        before, p_before = counts(st), generator._interaction_p(st)
+        generator._printed_polish(st, maxfu, maxfu - minadmin, cal.item_arrays(items),
+                                  cal.workspace(len(st["age"])), items)
+        after, p_after = counts(st), generator._interaction_p(st)
+        assert after[0] >= before[0], (before, after)
+        assert p_after >= ALPHA or p_after >= p_before, (p_before, p_after)

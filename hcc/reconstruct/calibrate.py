@@ -47,7 +47,7 @@ from hcc.reconstruct.scoring import (  # noqa: F401
     CUTOFF_MIN, CUTOFF_MAX, CUTOFF_START, _zq, _day_band, _hr_band, _realism_rows,
     _acc_band, build_items, prepare, SEARCH_TOL_MIN, SEARCH_TOL, _uni, fit_uni, fit_multi,
     fit_sub, fit_km, count_ltfu, eval_endpoint, cohort_stats, full_eval, item_values,
-    _outside, score,
+    _outside, score, COX_KINDS, exact_items,
 )
 
 

@@ -283,6 +283,35 @@ def build_items(weights: dict | None = None) -> dict:
     }
 
 
+#: Kinds of the Cox numbers (HR, CI limits, P) that the issue asks to print as the paper does.
+COX_KINDS = (K_LOGHR, K_LOGLO, K_LOGHI, K_Z)
+
+
+def exact_items(items: dict, dup: int = 3) -> tuple:
+    """Item arrays for the last descent (on the winning state), which counts printed Cox numbers.
+
+    The lexicographic descent (``calibrate.polish`` with ``lex``) maximises the number of
+    rows inside their acceptance band. Here every scored Cox number gets *dup* - 1 more
+    copies of its row and one row whose acceptance band is its printed rounding: a move
+    that brings a Cox number to the printed rounding raises the count by one, a move that
+    drops one out of tolerance lowers it by *dup* (with dup = 3 the descent cannot trade
+    one number in tolerance for two printed ones). The P rows' printed band is on the
+    signed z, their acceptance on ``|z|``: the printed row's band is turned into ``|z|``.
+    Returns the tuple of :func:`item_arrays`.
+    """
+    keys = ("kind", "slot", "blo", "bhi", "alo", "ahi", "scale", "weight")
+    base = {k: np.asarray(items[k]) for k in keys}
+    cox = np.isin(base["kind"], COX_KINDS) & (base["weight"] > 0)
+    copy = {k: v[cox].copy() for k, v in base.items()}
+    printed = {k: v.copy() for k, v in copy.items()}
+    lo, hi = printed["blo"], printed["bhi"]
+    z = printed["kind"] == K_Z
+    printed["alo"] = np.where(z & (hi < 0), -hi, lo)
+    printed["ahi"] = np.where(z & (hi < 0), -lo, hi)
+    parts = [base] + [copy] * (dup - 1) + [printed]
+    return tuple(np.concatenate([p[k] for p in parts]) for k in keys)
+
+
 # ----------------------------------------------------------------------------- evaluation
 @njit(cache=True)
 def prepare(e, otype, osd, pfsd, ordr, ts, es):

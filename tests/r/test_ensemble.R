@@ -3,8 +3,8 @@
 # the whole script run for one key of r_results.json; its CSV inputs are the
 # frames the test builds (hashes in the json). `out` is written as JSON.
 
-## ---- cad61e98aacede84b124  tests/test_ensemble.py::test_multivariable_ph_test_matches_r
-## inputs: x (93 rows, sha256 7d68881a70c08bf6)
+## ---- e631c2a4b95e75cc9896  tests/test_ensemble.py::test_multivariable_ph_test_matches_r
+## inputs: x (93 rows, sha256 9efbdc712bc11ef1)
 suppressMessages({library(survival); library(jsonlite)})
 x <- read.csv("x.csv", stringsAsFactors = FALSE)
 
@@ -12,8 +12,8 @@ f <- coxph(Surv(os_months, os_event) ~ tace + second_line + child_pugh + afp_gt4
 out <- list(p = unname(cox.zph(f)$table["GLOBAL", "p"]))
 
 
-## ---- 7951b471022460f128f3  tests/test_ensemble.py::test_quantities_match_r
-## inputs: d (93 rows, sha256 6a33e5dd6453d2bd)
+## ---- c5806010349160b95df9  tests/test_ensemble.py::test_quantities_match_r
+## inputs: d (93 rows, sha256 d2cdcd44a36d0ee0)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
 

@@ -55,8 +55,8 @@ out <- list(time = z$time, x = z$x, y = unname(as.list(as.data.frame(z$y))),
             fit = as.vector(pm %*% qr.coef(q, yy)), band = as.vector(2 * sqrt(z$var[2, 2] * se)))
 
 
-## ---- 4e5f1c6b483e4b51697c  tests/test_landmark_analysis.py::test_stratified_cox_as_the_chapter_fits_it_matches_r
-## inputs: d (93 rows, sha256 7d68881a70c08bf6)
+## ---- cf3eb843e8d10f9d40f1  tests/test_landmark_analysis.py::test_stratified_cox_as_the_chapter_fits_it_matches_r
+## inputs: d (93 rows, sha256 9efbdc712bc11ef1)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
 

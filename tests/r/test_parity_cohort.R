@@ -3,8 +3,8 @@
 # the whole script run for one key of r_results.json; its CSV inputs are the
 # frames the test builds (hashes in the json). `out` is written as JSON.
 
-## ---- 0e5e186aeb2ac51a656c  tests/test_parity_cohort.py::test_km_medians_match_R_survfit_on_the_cohort[log-os]
-## inputs: design (93 rows, sha256 efd3eb3cd6522b93)
+## ---- c3deacb82bd7934e5d99  tests/test_parity_cohort.py::test_km_medians_match_R_survfit_on_the_cohort[log-os]
+## inputs: design (93 rows, sha256 768cdd5ff94081a9)
 suppressMessages({library(survival); library(jsonlite)})
 design <- read.csv("design.csv", stringsAsFactors = FALSE)
 d <- design

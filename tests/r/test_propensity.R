@@ -12,8 +12,8 @@ f <- coxph(Surv(time, dead) ~ age + sex + ph.ecog, data = d, weights = w, robust
 out <- list(se = unname(sqrt(diag(f$var))))
 
 
-## ---- 449f0c289b47b08151c6  tests/test_propensity.py::test_propensity_weights_and_weighted_cox_match_r_on_the_cohort
-## inputs: d (93 rows, sha256 bdb2ad262370c51a)
+## ---- 23fb9106789f72cb1ed3  tests/test_propensity.py::test_propensity_weights_and_weighted_cox_match_r_on_the_cohort
+## inputs: d (93 rows, sha256 05753385f9403115)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
 covs <- c('ecog', 'child_pugh', 'pvtt', 'metastases', 'afp_gt400', 'tumor_number_gt3')

@@ -3,8 +3,8 @@
 # the whole script run for one key of r_results.json; its CSV inputs are the
 # frames the test builds (hashes in the json). `out` is written as JSON.
 
-## ---- 55219846373b3a28e2a4  tests/test_reconstruct.py::test_adverse_event_terms_do_not_differ_between_arms
-## inputs: d (2139 rows, sha256 4a9959badb815311)
+## ---- d563f4d44dd20f17e523  tests/test_reconstruct.py::test_adverse_event_terms_do_not_differ_between_arms
+## inputs: d (2139 rows, sha256 53f3ac74d0dc234c)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
 
@@ -16,8 +16,8 @@ d <- read.csv("d.csv", stringsAsFactors = FALSE)
     }
     
 
-## ---- 5be606207a8e57d8ce49  tests/test_reconstruct.py::test_fast_numerics_equal_r
-## inputs: cohort (93 rows, sha256 6a33e5dd6453d2bd)
+## ---- 6faf6e3d88fdd054a8cf  tests/test_reconstruct.py::test_fast_numerics_equal_r
+## inputs: cohort (93 rows, sha256 d2cdcd44a36d0ee0)
 suppressMessages({library(survival); library(jsonlite)})
 cohort <- read.csv("cohort.csv", stringsAsFactors = FALSE)
 
@@ -59,8 +59,8 @@ d <- read.csv("d.csv", stringsAsFactors = FALSE)
     }
     
 
-## ---- 092aed6409a252ee5682  tests/test_reconstruct.py::test_table1_pvalues_and_age_with_r
-## inputs: cohort (93 rows, sha256 6a33e5dd6453d2bd)
+## ---- 4436dcf8d86163264401  tests/test_reconstruct.py::test_table1_pvalues_and_age_with_r
+## inputs: cohort (93 rows, sha256 d2cdcd44a36d0ee0)
 suppressMessages({library(survival); library(jsonlite)})
 cohort <- read.csv("cohort.csv", stringsAsFactors = FALSE)
 

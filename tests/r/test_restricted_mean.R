@@ -45,8 +45,8 @@ t1 <- summary(f1, rmean = tau)$table
 out$rmean1 <- unname(t1["rmean"]); out$se1 <- unname(t1["se(rmean)"])
 
 
-## ---- efc3fae7d1bbc7da86d6  tests/test_restricted_mean.py::test_rmst_matches_r_on_the_cohort[os-24.0]
-## inputs: d (93 rows, sha256 2d8c2ee396af8ef0)
+## ---- 262e75d848f4b3d185a8  tests/test_restricted_mean.py::test_rmst_matches_r_on_the_cohort[os-24.0]
+## inputs: d (93 rows, sha256 4123cca4ce063411)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
 tau <- 24.0
@@ -59,8 +59,8 @@ t1 <- summary(f1, rmean = tau)$table
 out$rmean1 <- unname(t1["rmean"]); out$se1 <- unname(t1["se(rmean)"])
 
 
-## ---- 5904b804cd5247460642  tests/test_restricted_mean.py::test_rmst_matches_r_on_the_cohort[pfs-9.0]
-## inputs: d (93 rows, sha256 78d2e1ac331cb591)
+## ---- a725ba1b8aa5295ab787  tests/test_restricted_mean.py::test_rmst_matches_r_on_the_cohort[pfs-9.0]
+## inputs: d (93 rows, sha256 5369ac2edf24142f)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
 tau <- 9.0
