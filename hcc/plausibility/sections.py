@@ -191,12 +191,32 @@ def _subgroup_table(design, ep) -> tuple[pd.DataFrame, dict, list[str]]:
             skipped.append(f"{var} ({_reason(exc)})")
             continue
         parts.append(res.summary)
-        try:
-            p_int[var] = interaction_lr(design, t, e, "_arm", var)
-        except _NOT_COMPUTABLE as exc:
-            skipped.append(f"{var} interaction ({_reason(exc)})")
+        ps, why = interaction_ps(design, t, e, "_arm", [var])
+        p_int.update(ps)
+        skipped += why
     table = pd.concat(parts) if parts else pd.DataFrame()
     return table, p_int, skipped
+
+
+def interaction_ps(df: pd.DataFrame, time: str, event: str, treatment: str,
+                   variables) -> tuple[dict, list[str]]:
+    """:func:`interaction_lr` for each of *variables*: {variable: P}, and a line per variable
+    where it is not estimable (with the reason) — check 12's P-values, also what the
+    generator's last descent watches (``hcc.reconstruct.generator._interaction_p``)."""
+    p_int, skipped = {}, []
+    for var in variables:
+        try:
+            p_int[var] = interaction_lr(df, time, event, treatment, var)
+        except _NOT_COMPUTABLE as exc:
+            skipped.append(f"{var} interaction ({_reason(exc)})")
+    return p_int, skipped
+
+
+def bonferroni_min(p_int: dict) -> float:
+    """Check 12's combined P: the smallest finite P times the number of finite P-values
+    (capped at 1; NaN when none is finite). The check fails below ``ALPHA``."""
+    finite = [v for v in p_int.values() if np.isfinite(v)]
+    return min(1.0, min(finite) * len(finite)) if finite else float("nan")
 
 
 def interaction_lr(df: pd.DataFrame, time: str, event: str, treatment: str,
@@ -291,7 +311,7 @@ def _subgroup_rows(rows, cohort, tables, alpha):
             ours = (f"smallest P {pmin:.3g} ({var}); Bonferroni level {level:.4g} over "
                     f"{len(finite)} variables; below: {', '.join(bad) or 'none'}"
                     + (f"; not estimable: {', '.join(skipped)}" if skipped else ""))
-            return ours, not bad, min(1.0, pmin * len(finite))
+            return ours, not bad, bonferroni_min(finite)
 
         _guarded(rows, f"subgroup HR [{label}]", "subgroups",
                  f"{label}: no subgroup level with ≥ {MIN_EVENTS_SUBGROUP} events has a "

@@ -267,23 +267,21 @@ def _lex_polish(st, maxfu, window, it, bufs, sweeps, wacc=None):
 
 
 def _interaction_p(st) -> float:
-    """Smallest Bonferroni-adjusted treatment × subgroup interaction P of the state, over
-    both endpoints (``hcc.plausibility``'s check: likelihood ratio, Efron, each endpoint's
-    P times its number of variables); the check fails below ``thresholds.ALPHA``."""
+    """``hcc.plausibility``'s check 12 on the state: the smallest Bonferroni-adjusted
+    treatment × subgroup interaction P over both endpoints (``interaction_ps``,
+    ``bonferroni_min``); the check fails below ``thresholds.ALPHA``."""
     import pandas as pd
 
-    from hcc.plausibility import interaction_lr
+    from hcc.plausibility.sections import bonferroni_min, interaction_ps
     from hcc.reconstruct import calibrate as cal
 
     cols = {v: st["X"][:, cal.TERM_INDEX[v]] for v in paper.SUBGROUP_VARIABLES}
     d = pd.DataFrame({"arm": st["arm"], "os": st["osd"], "pfs": st["pfsd"],
                       "os_e": (st["otype"] <= 1).astype(int),
                       "pfs_e": (st["otype"] <= 2).astype(int), **cols})
-    out = 1.0
-    for ep in ("os", "pfs"):
-        ps = [interaction_lr(d, ep, f"{ep}_e", "arm", v) for v in paper.SUBGROUP_VARIABLES]
-        out = min(out, min(ps) * len(ps))
-    return out
+    ps = [bonferroni_min(interaction_ps(d, ep, f"{ep}_e", "arm", paper.SUBGROUP_VARIABLES)[0])
+          for ep in ("os", "pfs")]
+    return min((p for p in ps if np.isfinite(p)), default=1.0)
 
 
 def _printed_polish(st, maxfu, window, it, bufs, items):
