@@ -11,6 +11,11 @@ Peak memory: the process's maximum resident set (``resource.getrusage``) right a
 fits, before R's CSV is written.
 Goal: hcc fit + concordance <= 0.5 x R coxph at 1,000,000 rows; peak < 2 GB.
 
+"lifelines fit s" is the library call alone, as a reader would write it on the same frame
+(``CoxPHFitter().fit(df, "time", "event", fit_options=LIFELINES_FIT_OPTIONS)``, timed after
+hcc's peak is read): the floor of hcc's time while its Efron fit runs on lifelines, and
+"lifelines / R" that floor against R.
+
 ``--baseline DIR`` also times the hcc of another checkout (e.g. ``/work/main``, the code before
 a change) in a child process on the same data, so before and after sit in one run with R.
 
@@ -69,6 +74,25 @@ def time_hcc(df, repeat: int):
     return fit, conc, cpu, peak, r
 
 
+def time_library(df, repeat: int) -> float:
+    """Best-of-*repeat* wall seconds of lifelines' ``CoxPHFitter.fit`` alone on *df*."""
+    import warnings
+
+    from lifelines import CoxPHFitter
+
+    from hcc.coxph import LIFELINES_FIT_OPTIONS
+
+    frame = df[["time", "event", *COVS]]
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            CoxPHFitter().fit(frame, "time", "event", fit_options=dict(LIFELINES_FIT_OPTIONS))
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def time_r(df, repeat: int):
     if shutil.which("Rscript") is None:
         return None, None, None
@@ -123,7 +147,7 @@ def main():
     sys.path.insert(0, str(ROOT))
     rows = []
 
-    def row(label, n, df, fit, conc, cpu, peak, coef, rt, rcpu, rcoef):
+    def row(label, n, df, fit, conc, cpu, peak, coef, rt, rcpu, rcoef, lib=None):
         return {
             "hcc": label, "n": n, "censored %": round(100 * (1 - df.event.mean()), 1),
             "distinct times": df.time.nunique(),
@@ -132,6 +156,8 @@ def main():
             "R coxph s": None if rt is None else round(rt, 3),
             "R cpu s": None if rcpu is None else round(rcpu, 3),
             "hcc+C / R": None if rt is None else round((fit + conc) / rt, 3),
+            "lifelines fit s": None if lib is None else round(lib, 3),
+            "lifelines / R": None if lib is None or rt is None else round(lib / rt, 3),
             "cpu / R cpu": None if rcpu is None else round(cpu / rcpu, 3),
             "max |coef - R|": None if rcoef is None else float(np.abs(np.asarray(coef) - rcoef).max()),
         }
@@ -140,11 +166,13 @@ def main():
         df = make_data(n)
         base = time_baseline(a.baseline, n, a.repeat) if a.baseline else None
         fit, conc, cpu, peak, r = time_hcc(df, a.repeat)
+        lib = time_library(df, a.repeat)
         rt, rcpu, rcoef = (None, None, None) if a.no_r else time_r(df, a.repeat)
         if base:
             rows.append(row(f"baseline {a.baseline}", n, df, base["fit"], base["conc"], base["cpu"],
                             base["peak"], base["coef"], rt, rcpu, rcoef))
-        rows.append(row("this checkout", n, df, fit, conc, cpu, peak, r.coef.to_numpy(), rt, rcpu, rcoef))
+        rows.append(row("this checkout", n, df, fit, conc, cpu, peak, r.coef.to_numpy(), rt, rcpu,
+                        rcoef, lib))
         print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
     from hcc.coxph import LIFELINES_FIT_OPTIONS
 
