@@ -788,6 +788,68 @@ def test_printed_rows_accept_exactly_the_printed_rounding():
     assert checked["HR"] > 20 and checked["P"] > 20
 
 
+def test_compiled_interaction_check_equals_plausibility_check_12():
+    """scoring.interaction_p (the printed descent's guard, compiled) against check 12 of
+    hcc.plausibility (the LR test by hcc.cox, Bonferroni over the estimable variables,
+    through generator._interaction_p): equal to 1e-8 on model draws, on a draw made
+    implausible on purpose (treatment works only in one level of a subgroup variable: the
+    check must fail), and on a draw where a cell arm × level has no death (the variable
+    is not estimable and leaves the Bonferroni count)."""
+    from hcc.plausibility.thresholds import ALPHA
+    from hcc.reconstruct import calibrate as cal
+    from hcc.reconstruct import generator
+
+    _, draws = _model_draws(3, seed=11)
+    # implausible: TKI-ICI patients with tumour size > 5 cm get the TKI arm's worst OS times
+    bad = {k: v.copy() for k, v in draws[0].items()}
+    k = cal.TERM_INDEX["tumor_size_gt5"]
+    ici = np.flatnonzero((bad["arm"] == 1) & (bad["otype"] <= 1))
+    order = ici[np.argsort(bad["osd"][ici])]
+    big = np.flatnonzero(bad["arm"] == 1)
+    bad["X"][big, k] = 0.0
+    bad["X"][order[:12], k] = 1.0  # the 12 earliest TKI-ICI deaths are the big tumours
+    # not estimable: no event among TKI patients with AFP > 400
+    empty = {kk: v.copy() for kk, v in draws[1].items()}
+    ka = cal.TERM_INDEX["afp_gt400"]
+    tki = np.flatnonzero(empty["arm"] == 0)
+    empty["X"][tki, ka] = (empty["otype"][tki] == 3).astype(float)
+    assert (empty["X"][tki, ka] == 1).any()
+    for st in [*draws, bad, empty]:
+        bufs = cal.workspace(len(st["age"]))
+        cal.full_eval(cal.patients(st), bufs, cal.model_terms(), 1e-12, 100)
+        got = cal.interaction_p(st["X"], bufs[5], bufs[6], bufs[7], cal.SUB_COLS, cal.K_ARM)
+        want = generator._interaction_p(st)
+        assert got == pytest.approx(want, rel=1e-8, abs=1e-12), (got, want)
+    bufs = cal.workspace(len(bad["age"]))
+    cal.full_eval(cal.patients(bad), bufs, cal.model_terms(), 1e-12, 100)
+    assert cal.interaction_p(bad["X"], bufs[5], bufs[6], bufs[7], cal.SUB_COLS, cal.K_ARM) < ALPHA
+
+
+def test_guarded_descent_never_lowers_the_interaction_check_below_its_limit():
+    """The printed descent with the guard (calibrate.polish, *guard* = (SUB_COLS, K_ARM,
+    limit)): on a model draw, the limit set just above the draw's own adjusted interaction
+    P (so that almost every move that strengthens an interaction is refused) is still met
+    by hcc.plausibility's check after the descent, while the same descent without the
+    guard (NO_GUARD) goes below it — the guard is what holds it."""
+    from hcc.reconstruct import calibrate as cal
+    from hcc.reconstruct import generator
+
+    cutoff = generator.calibrate_cutoff()
+    maxfu, minadmin = generator._window(cutoff)
+    exact = cal.exact_items(cal.build_items(), generator.PRINTED_DUP)
+    ctrl = (maxfu, minadmin, 2, 30, generator.EXACT_WACC, True)
+    _, draws = _model_draws(1, seed=5)
+    p0 = generator._interaction_p(draws[0])
+    ends = {}
+    for name, guard in (("guarded", (cal.SUB_COLS, cal.K_ARM, p0)), ("free", cal.NO_GUARD)):
+        st = {k: v.copy() for k, v in draws[0].items()}
+        cal.polish(generator._state_tuple(st), tuple(cal.workspace(len(st["age"]))), exact,
+                   generator._terms(), ctrl, guard)
+        ends[name] = generator._interaction_p(st)
+    assert ends["guarded"] >= p0 * (1 - 1e-9), (p0, ends)
+    assert ends["free"] < p0, (p0, ends)
+
+
 def test_printed_descent_raises_the_printed_count_and_loses_nothing():
     """The chain's last step. Its descent (calibrate.polish on scoring.exact_items) raises
     the number of Cox numbers at the printed rounding of a model draw; the step that keeps
@@ -815,7 +877,8 @@ def test_printed_descent_raises_the_printed_count_and_loses_nothing():
     before = counts(st)
     cal.polish(generator._state_tuple(st), tuple(cal.workspace(len(st["age"]))),
                cal.exact_items(items, generator.PRINTED_DUP), generator._terms(),
-               (maxfu, minadmin, generator.PRINTED_SWEEPS, 30, generator.EXACT_WACC, True))
+               (maxfu, minadmin, generator.PRINTED_SWEEPS, 30, generator.EXACT_WACC, True),
+               cal.NO_GUARD)
     assert counts(st)[1] > before[1]
     for st in draws:
         before, p_before = counts(st), generator._interaction_p(st)

@@ -47,7 +47,7 @@ from hcc.reconstruct.scoring import (  # noqa: F401
     CUTOFF_MIN, CUTOFF_MAX, CUTOFF_START, _zq, _day_band, _hr_band, _realism_rows,
     _acc_band, build_items, prepare, SEARCH_TOL_MIN, SEARCH_TOL, _uni, fit_uni, fit_multi,
     fit_sub, fit_km, count_ltfu, eval_endpoint, cohort_stats, full_eval, item_values,
-    _outside, score, COX_KINDS, exact_items,
+    _outside, score, COX_KINDS, exact_items, SUB_COLS, NO_GUARD, interaction_p, guard_ok,
 )
 
 
@@ -554,7 +554,7 @@ def _better(s_new, n_new, s_cur, n_cur, lex):
 
 
 @njit(cache=True)
-def _polish_swaps(state, fits, saved, items, terms, wacc, lex, ltfu, s_cur, n_cur):
+def _polish_swaps(state, fits, saved, items, terms, wacc, lex, ltfu, s_cur, n_cur, guard):
     """One sweep of every covariate swap (and stage-block swap, coded -2) between two
     patients of an arm; returns (score, n_acc, improved)."""
     X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
@@ -579,7 +579,7 @@ def _polish_swaps(state, fits, saved, items, terms, wacc, lex, ltfu, s_cur, n_cu
                     continue
                 _refit_cov(k, r == 2, X, arm, fits, terms, SEARCH_TOL, 3)
                 s_new, a1, a2 = score(fits, ltfu, items, wacc)
-                if _better(s_new, a1, s_cur, n_cur, lex):
+                if _better(s_new, a1, s_cur, n_cur, lex) and guard_ok(X, fits, guard):
                     s_cur = s_new
                     n_cur = a1
                     improved = True
@@ -595,7 +595,7 @@ def _polish_swaps(state, fits, saved, items, terms, wacc, lex, ltfu, s_cur, n_cu
 
 
 @njit(cache=True)
-def _polish_shifts(state, fits, saved, items, terms, ctrl, ltfu, s_cur, n_cur):
+def _polish_shifts(state, fits, saved, items, terms, ctrl, ltfu, s_cur, n_cur, guard):
     """One sweep of every time shift of up to ``maxshift`` days (OS, or PFS of a patient
     who progressed); returns (score, n_acc, lost to follow-up, improved)."""
     X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
@@ -634,7 +634,7 @@ def _polish_shifts(state, fits, saved, items, terms, ctrl, ltfu, s_cur, n_cur):
                         eval_endpoint(e, pat, fits, model, SEARCH_TOL, 3)
                     lt = count_ltfu(otype, osd, minadmin)
                     s_new, a1, a2 = score(fits, lt, items, wacc)
-                    if _better(s_new, a1, s_cur, n_cur, lex):
+                    if _better(s_new, a1, s_cur, n_cur, lex) and guard_ok(X, fits, guard):
                         s_cur = s_new
                         n_cur = a1
                         ltfu = lt
@@ -655,7 +655,7 @@ def _swap_outcomes(otype, osd, pfsd, resp, i, j):
 
 
 @njit(cache=True)
-def _polish_exchanges(state, fits, saved, items, terms, ctrl, ltfu, s_cur, n_cur):
+def _polish_exchanges(state, fits, saved, items, terms, ctrl, ltfu, s_cur, n_cur, guard):
     """One sweep of every exchange of whole outcomes (type, times, response) between two
     patients of an arm; returns (score, n_acc, improved)."""
     X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
@@ -679,7 +679,7 @@ def _polish_exchanges(state, fits, saved, items, terms, ctrl, ltfu, s_cur, n_cur
                 continue
             full_eval(pat, fits, model, SEARCH_TOL, 3)
             s_new, a1, a2 = score(fits, ltfu, items, wacc)
-            if _better(s_new, a1, s_cur, n_cur, lex):
+            if _better(s_new, a1, s_cur, n_cur, lex) and guard_ok(X, fits, guard):
                 s_cur = s_new
                 n_cur = a1
                 improved = True
@@ -690,7 +690,7 @@ def _polish_exchanges(state, fits, saved, items, terms, ctrl, ltfu, s_cur, n_cur
 
 
 @njit(cache=True)
-def polish(state, fits, items, terms, ctrl):
+def polish(state, fits, items, terms, ctrl, guard):
     """Deterministic greedy descent after annealing: every covariate swap between two
     patients of the same arm (:func:`_polish_swaps`), then every time shift of up to
     ``maxshift`` days (:func:`_polish_shifts`), then every exchange of whole outcomes
@@ -700,7 +700,10 @@ def polish(state, fits, items, terms, ctrl):
     sweeps or until nothing improves. With ``lex`` a move is kept when it raises the
     number of items inside the acceptance tolerance, or keeps that number and lowers the
     score (sideways moves on the count). Bundles as :func:`anneal`'s; *ctrl* = (maxfu,
-    minadmin, sweeps, maxshift, wacc, lex). Returns the final score."""
+    minadmin, sweeps, maxshift, wacc, lex); *guard* (:func:`~hcc.reconstruct.scoring.guard_ok`;
+    :data:`NO_GUARD` switches it off)
+    keeps a move only if the treatment × subgroup interaction check stays above its limit
+    (the printed descent, ``generator._printed_polish``). Returns the final score."""
     X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
     mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
     pat = (X, arm, otype, osd, pfsd, resp)
@@ -712,11 +715,11 @@ def polish(state, fits, items, terms, ctrl):
     saved = _copy_fits(fits)
     for sw in range(sweeps):
         s_cur, n_cur, imp1 = _polish_swaps(state, fits, saved, items, terms, wacc, lex, ltfu,
-                                           s_cur, n_cur)
+                                           s_cur, n_cur, guard)
         s_cur, n_cur, ltfu, imp2 = _polish_shifts(state, fits, saved, items, terms, ctrl, ltfu,
-                                                  s_cur, n_cur)
+                                                  s_cur, n_cur, guard)
         s_cur, n_cur, imp3 = _polish_exchanges(state, fits, saved, items, terms, ctrl, ltfu,
-                                               s_cur, n_cur)
+                                               s_cur, n_cur, guard)
         if not (imp1 or imp2 or imp3):
             break
     return s_cur

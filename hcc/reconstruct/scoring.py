@@ -26,6 +26,7 @@ from hcc import paper
 from hcc.reconstruct.realism import smoothness, strat_binary_cox
 from hcc.reconstruct.fastnum import (
     Z975,
+    cox_loglik,
     cox_multi,
     cox_multi_newton,
     cox_uni_binary,
@@ -516,6 +517,69 @@ def full_eval(pat, fits, model, tol, maxit):
     """Fit everything for both endpoints (bundles as :func:`eval_endpoint`'s)."""
     for e in range(2):
         eval_endpoint(e, pat, fits, model, tol, maxit)
+
+
+#: The treatment × subgroup guard of the printed descent (``generator._printed_polish``):
+#: the design columns of Fig. 3's subgroup variables, and the bundle that switches the guard
+#: off (a lower limit of 0 on the adjusted P; every other descent runs with it).
+SUB_COLS = np.array([TERM_INDEX[v] for v in paper.SUBGROUP_VARIABLES], dtype=np.int64)
+NO_GUARD = (SUB_COLS, K_ARM, 0.0)
+
+
+@njit(cache=True)
+def interaction_p(X, ordr, ts, es, cols, karm):
+    """``hcc.plausibility``'s check 12, compiled: per endpoint the likelihood-ratio test of
+    treatment × subgroup (Cox ``arm + v`` against ``arm * v``, Efron, 1 df) for each
+    subgroup column in *cols*, Bonferroni over the columns where it is estimable (every
+    cell arm × level has an event; a cell without one makes the interaction infinite, and
+    hcc.cox refuses the fit), the smaller of the two endpoints' adjusted P (1 when
+    none is estimable). Uses the sort order of the current fits (*ordr*, *ts*, *es* of
+    :func:`workspace`). Equal to ``generator._interaction_p`` (hcc.cox) to 1e-8
+    (``tests/test_reconstruct.py``); the descent checks it only for a move it would keep."""
+    n = X.shape[0]
+    pmin = 1.0
+    X0 = np.empty((n, 2))
+    X1 = np.empty((n, 3))
+    for e in range(2):
+        chimax = 0.0
+        m = 0
+        for q in range(cols.shape[0]):
+            k = cols[q]
+            dth = np.zeros(4)
+            for r in range(n):
+                i = ordr[e, r]
+                z = X[i, karm]
+                v = X[i, k]
+                X0[r, 0] = z
+                X0[r, 1] = v
+                X1[r, 0] = z
+                X1[r, 1] = v
+                X1[r, 2] = z * v
+                c = int(2 * z + v)
+                dth[c] += es[e, r]
+            if np.min(dth) == 0.0:
+                continue
+            chi = 2.0 * (cox_loglik(ts[e], es[e], X1) - cox_loglik(ts[e], es[e], X0))
+            m += 1
+            if chi > chimax:
+                chimax = chi
+        if m > 0:
+            p = min(1.0, m * math.erfc(math.sqrt(chimax / 2.0)))
+            if p < pmin:
+                pmin = p
+    return pmin
+
+
+@njit(cache=True)
+def guard_ok(X, fits, guard):
+    """The treatment × subgroup guard of ``calibrate.polish``: *guard* = (subgroup columns, the
+    treatment column, lower limit of the adjusted interaction P); a limit of 0 switches it
+    off (:data:`NO_GUARD`), else the move is kept only if :func:`interaction_p` stays at
+    or above the limit."""
+    cols, karm, limit = guard
+    if limit <= 0.0:
+        return True
+    return interaction_p(X, fits[5], fits[6], fits[7], cols, karm) >= limit
 
 
 @njit(cache=True)

@@ -55,6 +55,15 @@ out <- list(time = z$time, x = z$x, y = unname(as.list(as.data.frame(z$y))),
             fit = as.vector(pm %*% qr.coef(q, yy)), band = as.vector(2 * sqrt(z$var[2, 2] * se)))
 
 
+## ---- 68d3aafeddd64258da3e  tests/test_landmark_analysis.py::test_stratified_cox_as_the_chapter_fits_it_matches_r
+## inputs: d (93 rows, sha256 fdea0ea097cd628c)
+suppressMessages({library(survival); library(jsonlite)})
+d <- read.csv("d.csv", stringsAsFactors = FALSE)
+
+f <- coxph(Surv(os_months, os_event) ~ second_line + child_pugh + afp_gt400 + strata(tace), data = d)
+out <- list(coef = unname(coef(f)), se = unname(sqrt(diag(vcov(f)))))
+
+
 ## ---- cf3eb843e8d10f9d40f1  tests/test_landmark_analysis.py::test_stratified_cox_as_the_chapter_fits_it_matches_r
 ## inputs: d (93 rows, sha256 9efbdc712bc11ef1)
 suppressMessages({library(survival); library(jsonlite)})
