@@ -63,12 +63,3 @@ d <- read.csv("d.csv", stringsAsFactors = FALSE)
 f <- coxph(Surv(os_months, os_event) ~ second_line + child_pugh + afp_gt400 + strata(tace), data = d)
 out <- list(coef = unname(coef(f)), se = unname(sqrt(diag(vcov(f)))))
 
-
-## ---- cf3eb843e8d10f9d40f1  tests/test_landmark_analysis.py::test_stratified_cox_as_the_chapter_fits_it_matches_r
-## inputs: d (93 rows, sha256 9efbdc712bc11ef1)
-suppressMessages({library(survival); library(jsonlite)})
-d <- read.csv("d.csv", stringsAsFactors = FALSE)
-
-f <- coxph(Surv(os_months, os_event) ~ second_line + child_pugh + afp_gt400 + strata(tace), data = d)
-out <- list(coef = unname(coef(f)), se = unname(sqrt(diag(vcov(f)))))
-

@@ -12,26 +12,6 @@ f <- coxph(Surv(time, dead) ~ age + sex + ph.ecog, data = d, weights = w, robust
 out <- list(se = unname(sqrt(diag(f$var))))
 
 
-## ---- 23fb9106789f72cb1ed3  tests/test_propensity.py::test_propensity_weights_and_weighted_cox_match_r_on_the_cohort
-## inputs: d (93 rows, sha256 05753385f9403115)
-suppressMessages({library(survival); library(jsonlite)})
-d <- read.csv("d.csv", stringsAsFactors = FALSE)
-covs <- c('ecog', 'child_pugh', 'pvtt', 'metastases', 'afp_gt400', 'tumor_number_gt3')
-
-d$treated <- as.integer(d$arm == "TKI-ICI")
-m <- glm(as.formula(paste("treated ~", paste(covs, collapse = "+"))), family = binomial, data = d)
-ps <- unname(fitted(m))
-p1 <- mean(d$treated)
-d$w <- ifelse(d$treated == 1, p1 / ps, (1 - p1) / (1 - ps))
-f <- coxph(Surv(os_months, os_event) ~ treated, data = d, weights = w, robust = TRUE)
-f2 <- coxph(Surv(pfs_months, pfs_event) ~ treated, data = d, weights = w, robust = TRUE)
-km <- survfit(Surv(os_months, os_event) ~ arm, data = d, weights = w)
-out <- list(ps = ps, coef = unname(coef(m)), w = d$w,
-            cox = unname(coef(f)), se = unname(sqrt(diag(f$var))), naive = unname(sqrt(diag(f$naive.var))),
-            cox_pfs = unname(coef(f2)), se_pfs = unname(sqrt(diag(f2$var))),
-            km_time = km$time, km_surv = km$surv, km_strata = unname(km$strata))
-
-
 ## ---- 7a8fd6a5866801e8e81e  tests/test_propensity.py::test_propensity_weights_and_weighted_cox_match_r_on_the_cohort
 ## inputs: d (93 rows, sha256 870b49f0fad7aa61)
 suppressMessages({library(survival); library(jsonlite)})

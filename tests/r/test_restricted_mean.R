@@ -45,20 +45,6 @@ t1 <- summary(f1, rmean = tau)$table
 out$rmean1 <- unname(t1["rmean"]); out$se1 <- unname(t1["se(rmean)"])
 
 
-## ---- 262e75d848f4b3d185a8  tests/test_restricted_mean.py::test_rmst_matches_r_on_the_cohort[os-24.0]
-## inputs: d (93 rows, sha256 4123cca4ce063411)
-suppressMessages({library(survival); library(jsonlite)})
-d <- read.csv("d.csv", stringsAsFactors = FALSE)
-tau <- 24.0
-
-f <- survfit(Surv(t, e) ~ g, data = d)
-tb <- summary(f, rmean = tau)$table
-out <- list(rmean = unname(tb[, "rmean"]), se = unname(tb[, "se(rmean)"]), strata = rownames(tb))
-f1 <- survfit(Surv(t, e) ~ 1, data = d)
-t1 <- summary(f1, rmean = tau)$table
-out$rmean1 <- unname(t1["rmean"]); out$se1 <- unname(t1["se(rmean)"])
-
-
 ## ---- 50607583fa5aa0f985f0  tests/test_restricted_mean.py::test_rmst_matches_r_on_the_cohort[os-24.0]
 ## inputs: d (93 rows, sha256 2c0616317384cac4)
 suppressMessages({library(survival); library(jsonlite)})
@@ -75,20 +61,6 @@ out$rmean1 <- unname(t1["rmean"]); out$se1 <- unname(t1["se(rmean)"])
 
 ## ---- 95ed27d939e534ab52f3  tests/test_restricted_mean.py::test_rmst_matches_r_on_the_cohort[pfs-9.0]
 ## inputs: d (93 rows, sha256 f299bb8c820a16c6)
-suppressMessages({library(survival); library(jsonlite)})
-d <- read.csv("d.csv", stringsAsFactors = FALSE)
-tau <- 9.0
-
-f <- survfit(Surv(t, e) ~ g, data = d)
-tb <- summary(f, rmean = tau)$table
-out <- list(rmean = unname(tb[, "rmean"]), se = unname(tb[, "se(rmean)"]), strata = rownames(tb))
-f1 <- survfit(Surv(t, e) ~ 1, data = d)
-t1 <- summary(f1, rmean = tau)$table
-out$rmean1 <- unname(t1["rmean"]); out$se1 <- unname(t1["se(rmean)"])
-
-
-## ---- a725ba1b8aa5295ab787  tests/test_restricted_mean.py::test_rmst_matches_r_on_the_cohort[pfs-9.0]
-## inputs: d (93 rows, sha256 5369ac2edf24142f)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
 tau <- 9.0
