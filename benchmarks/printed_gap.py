@@ -7,10 +7,11 @@ over time). This script fits each univariate term of Tables 2–3 on a cohort wi
 ``hcc.cox`` (R ``coxph``, Efron), reads the standard error that the paper's printed limits
 allow (every ``(lo, hi)`` that rounds to the printed pair at 2 dp), and lists the split
 ``E1`` values for which the approximation, with ``c`` taken from our own fit, lands in that
-band ("move": how many events at least must change level). A term whose split is not among them cannot reach the printed limits by moving event
-times alone: events have to change level (a covariate swap between an event and a censored
-patient), which also moves the HR and P — the coarse move the calibration's last descent
-cannot make without leaving a tolerance (see the closing note of the issue).
+band ("move": how many events at least must change level). A term whose split is far from
+them is unlikely to reach the printed limits by moving event times alone: events have to
+change level (a covariate swap between an event and a censored patient), which also moves
+the HR and P — the coarse move the calibration's last descent cannot make without taking
+an item out of its tolerance (measured in the issue's closing note, session 9).
 
 The approximation is a guide, not a test: ``c`` changes when the risk sets change, and an
 empty list means the band falls between two neighbouring splits at our ``c``.
