@@ -24,7 +24,8 @@ from __future__ import annotations
 import argparse
 import math
 
-Z975 = 1.959963984540054
+from hcc.reconstruct.fastnum import Z975  # the 97.5% normal quantile the search uses
+
 #: half a unit of the printed 2nd decimal
 HALF_STEP = 0.005
 
