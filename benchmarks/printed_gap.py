@@ -10,8 +10,9 @@ allow (every ``(lo, hi)`` that rounds to the printed pair at 2 dp), and lists th
 band ("move": how many events at least must change level). A term whose split is far from
 them is unlikely to reach the printed limits by moving event times alone: events have to
 change level (a covariate swap between an event and a censored patient), which also moves
-the HR and P — the coarse move the calibration's last descent cannot make without taking
-an item out of its tolerance (measured in the issue's closing note, session 9).
+the HR and P — a coarse move that a single swap cannot make without taking an item out of
+its tolerance (measured in the issue's closing note, session 9); the last stage
+(``hcc.reconstruct.printed``) makes it with two swaps of the covariate at once.
 
 The approximation is a guide, not a test: ``c`` changes when the risk sets change, and an
 empty list means the band falls between two neighbouring splits at our ``c``.

@@ -202,7 +202,7 @@ def interaction_ps(df: pd.DataFrame, time: str, event: str, treatment: str,
                    variables) -> tuple[dict, list[str]]:
     """:func:`interaction_lr` for each of *variables*: {variable: P}, and a line per variable
     where it is not estimable (with the reason) — check 12's P-values, also what the
-    generator's last descent watches (``hcc.reconstruct.generator._interaction_p``)."""
+    generator's last stage watches (``hcc.reconstruct.printed.interaction_check``)."""
     p_int, skipped = {}, []
     for var in variables:
         try:

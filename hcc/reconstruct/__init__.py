@@ -38,6 +38,9 @@ def reconstruct(seed: int = DEFAULT_SEED, out=None, progress: bool = True, cache
         result never depends on the machine's number of cores.
     budget : int, optional
         Moves per chain (default ``generator.DEFAULT_BUDGET``); fixed, never wall time.
+        The last stage on the winning chain's state (``printed.last_stage``: more Cox
+        numbers at their printed rounding, none leaving its tolerance) may make
+        ``printed.PAIR_EVALS_PER_MOVE`` × *budget* evaluations.
     cutoff : str, optional
         Data cut-off date (ISO); default ``calibrate.CUTOFF_DEFAULT``.
 

@@ -15,7 +15,7 @@ tolerance of issue 2. A chain (see :mod:`hcc.reconstruct.generator`) anneals wit
 ``W_ACC``, then runs a short cold refinement from its best state with the steeper
 ``W_ACC_POLISH``, then a deterministic repair: :func:`polish` with lexicographic
 acceptance (items in tolerance first, then the score), compound moves
-(:func:`pair_swaps`) and short cold kicks (``generator.repair``).
+(``compound.pair_swaps``) and short cold kicks (``generator.repair``).
 
 Notes
 -----
@@ -47,7 +47,7 @@ from hcc.reconstruct.scoring import (  # noqa: F401
     CUTOFF_MIN, CUTOFF_MAX, CUTOFF_START, _zq, _day_band, _hr_band, _realism_rows,
     _acc_band, build_items, prepare, SEARCH_TOL_MIN, SEARCH_TOL, _uni, fit_uni, fit_multi,
     fit_sub, fit_km, count_ltfu, eval_endpoint, cohort_stats, full_eval, item_values,
-    _outside, score, COX_KINDS, exact_items, SUB_COLS, NO_GUARD, interaction_p, guard_ok,
+    _outside, score, COX_KINDS, exact_items, printed_items, SUB_COLS, NO_GUARD, interaction_p, guard_ok,
 )
 
 
@@ -703,7 +703,7 @@ def polish(state, fits, items, terms, ctrl, guard):
     minadmin, sweeps, maxshift, wacc, lex); *guard* (:func:`~hcc.reconstruct.scoring.guard_ok`;
     :data:`NO_GUARD` switches it off)
     keeps a move only if the treatment × subgroup interaction check stays above its limit
-    (the printed descent, ``generator._printed_polish``). Returns the final score."""
+    (the printed descent, ``printed.descent``). Returns the final score."""
     X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
     mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
     pat = (X, arm, otype, osd, pfsd, resp)
@@ -723,68 +723,3 @@ def polish(state, fits, items, terms, ctrl, guard):
         if not (imp1 or imp2 or imp3):
             break
     return s_cur
-
-
-@njit(cache=True)
-def _differs(X, i, j, k, kecog, kpvtt, kmets):
-    """Whether swapping covariate k (the stage block when k == -2) changes anything."""
-    if k == -2:
-        return not (X[i, kecog] == X[j, kecog] and X[i, kpvtt] == X[j, kpvtt]
-                    and X[i, kmets] == X[j, kmets])
-    return X[i, k] != X[j, k]
-
-
-@njit(cache=True)
-def pair_swaps(state, fits, items, terms, covs, ltfu, wacc, maxeval):
-    """Compound moves of the repair phase: two swaps of the same covariate (each between
-    two patients of the same arm) made together, for each covariate in *covs* (-2: the
-    stage block ECOG, PVTT, metastases and BCLC together); the first
-    pair that raises the number of items in acceptance tolerance is kept (deterministic
-    order). Bundles as :func:`anneal`'s. Returns the number of evaluations made, negative
-    when a pair was kept."""
-    X, age, arm, arm_lo, arm_n, otype, osd, pfsd, resp, avail = state
-    cb, cse, kmv, lr, fu, ordr, ts, es = fits
-    mterms, mp, mslot0, subslot, swappable, kage, kecog, karm, kpvtt, kmets, kbclc = terms
-    n = X.shape[0]
-    tol = SEARCH_TOL
-    maxit = 3
-    s_cur, n_cur, nex = score(fits, ltfu, items, wacc)
-    cb0 = cb.copy()
-    cse0 = cse.copy()
-    nev = 0
-    for kq in range(covs.shape[0]):
-        k = covs[kq]
-        for i in range(n):
-            for j in range(i + 1, n):
-                if arm[i] != arm[j] or not _differs(X, i, j, k, kecog, kpvtt, kmets):
-                    continue
-                cb0[:] = cb
-                cse0[:] = cse
-                r1 = _swap_cov(X, i, j, k, kecog, kpvtt, kmets, kbclc)
-                if r1 == 0:
-                    continue
-                for i2 in range(i, n):
-                    for j2 in range(i2 + 1, n):
-                        if arm[i2] != arm[j2] or not _differs(X, i2, j2, k, kecog, kpvtt,
-                                                               kmets):
-                            continue
-                        if i2 == i and j2 <= j:
-                            continue
-                        r2 = _swap_cov(X, i2, j2, k, kecog, kpvtt, kmets, kbclc)
-                        if r2 == 0:
-                            continue
-                        _refit_cov(k, r1 == 2 or r2 == 2, X, arm, fits, terms, tol, maxit)
-                        s_new, a1, a2 = score(fits, ltfu, items, wacc)
-                        nev += 1
-                        if a1 > n_cur:
-                            return -nev
-                        _swap_cov(X, i2, j2, k, kecog, kpvtt, kmets, kbclc)
-                        cb[:] = cb0
-                        cse[:] = cse0
-                        if nev >= maxeval:
-                            _swap_cov(X, i, j, k, kecog, kpvtt, kmets, kbclc)
-                            return nev
-                _swap_cov(X, i, j, k, kecog, kpvtt, kmets, kbclc)
-                cb[:] = cb0
-                cse[:] = cse0
-    return nev

@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit
 
 #: the modules whose compiled functions call each other (calibrate.py calls this one)
-COMPILED_SOURCES = ("fastnum.py", "realism.py", "scoring.py", "calibrate.py")
+COMPILED_SOURCES = ("fastnum.py", "realism.py", "scoring.py", "calibrate.py", "compound.py")
 
 
 def _guard_compiled_cache(here: Path | None = None) -> bool:

@@ -21,9 +21,9 @@ from hcc import paper
 from hcc.paths import CACHE_DIR, DEFAULT_SEED
 
 #: Bump when the generator's output for a given seed changes.
-GENERATOR_VERSION = "2.3.0"
+GENERATOR_VERSION = "2.4.0"
 #: Bump when the calibrated state for a given seed changes (search, score, moves).
-CALIBRATION_VERSION = "16"
+CALIBRATION_VERSION = "17"
 #: Moves per annealing chain (fixed budget → deterministic).
 DEFAULT_BUDGET = 400_000
 #: Annealing chains at most (forked processes, in waves of WAVE that stop once a chain has
@@ -52,11 +52,6 @@ REPAIR_T = (0.3, 0.01)
 #: lexicographic rule still never gives up an item in tolerance).
 EXACT_SWEEPS = 3
 EXACT_WACC = 0.5
-#: The winning chain's state, last: a descent that counts the Cox numbers printed as the
-#: paper prints them (see :func:`hcc.reconstruct.scoring.exact_items`; sweeps, copies of
-#: each row in tolerance).
-PRINTED_SWEEPS = 6
-PRINTED_DUP = 3
 #: Rounds of compound (two-swap) moves in the repair and evaluations allowed per round.
 PAIR_ROUNDS = 2
 PAIR_MAX_EVAL = 100_000
@@ -78,6 +73,7 @@ FIXED = ("arm", "arm_lo", "arm_n", "regimen", "avail", "start")
 from hcc.reconstruct.adverse_events import AE_TERM_MAP  # noqa: E402
 from hcc.reconstruct.output import _read_files, build_frames, write_files  # noqa: E402
 from hcc.reconstruct.study_dates import _cutoff_date, _window  # noqa: E402
+from hcc.reconstruct import printed  # noqa: E402
 
 
 def calibrate_cutoff() -> str:
@@ -266,63 +262,6 @@ def _lex_polish(st, maxfu, window, it, bufs, sweeps, wacc=None):
                (int(maxfu), int(maxfu - window), int(sweeps), 30, float(wacc), True), cal.NO_GUARD)
 
 
-def _interaction_p(st) -> float:
-    """``hcc.plausibility``'s check 12 on the state: the smallest Bonferroni-adjusted
-    treatment × subgroup interaction P over both endpoints (``interaction_ps``,
-    ``bonferroni_min``); the check fails below ``thresholds.ALPHA``."""
-    import pandas as pd
-
-    from hcc.plausibility.sections import bonferroni_min, interaction_ps
-    from hcc.reconstruct import calibrate as cal
-
-    cols = {v: st["X"][:, cal.TERM_INDEX[v]] for v in paper.SUBGROUP_VARIABLES}
-    d = pd.DataFrame({"arm": st["arm"], "os": st["osd"], "pfs": st["pfsd"],
-                      "os_e": (st["otype"] <= 1).astype(int),
-                      "pfs_e": (st["otype"] <= 2).astype(int), **cols})
-    ps = [bonferroni_min(interaction_ps(d, ep, f"{ep}_e", "arm", paper.SUBGROUP_VARIABLES)[0])
-          for ep in ("os", "pfs")]
-    return min((p for p in ps if np.isfinite(p)), default=1.0)
-
-
-def _printed_polish(st, maxfu, window, it, bufs, items):
-    """The winning state's last descent: more Cox numbers at their printed rounding
-    (:func:`scoring.exact_items`), one sweep at a time. The descent's count could in
-    principle trade one item in tolerance for several printed numbers, and a move that
-    brings a number to its print can strengthen a treatment × subgroup interaction. So
-    the descent keeps a move only if the compiled interaction check
-    (:func:`scoring.interaction_p`, equal to ``hcc.plausibility``'s check 12) stays at or
-    above min(``ALPHA``, its value at the start); and after each sweep the state is
-    checked by a full-precision refit and by check 12 itself (:func:`_interaction_p`,
-    hcc.cox), and the state kept is the last sweep's that has no fewer items in tolerance
-    and an interaction check that passes or is not worse than at the start.
-    Calibration 15 had only the check after each sweep: on the shipped seed both sweeps
-    lowered the OS × tumour-number interaction (adjusted P 0.0103 → 0.0094 → 0.0092,
-    below the check's 0.01) and none was kept (44 of the 132 Cox numbers as printed); with
-    the guard inside the descent, the same winner ends at 57 with adjusted P 0.0101.
-    Works on *st* in place; returns (n_acc, score, n_exact) on the item arrays *it*."""
-    from hcc.plausibility.thresholds import ALPHA
-    from hcc.reconstruct import calibrate as cal
-
-    start = _fit_state(st, maxfu, window, it, bufs, cal.W_ACC_POLISH)
-    p_start = _interaction_p(st)
-    kept = {k: st[k].copy() for k in MOVING}
-    exact = cal.exact_items(items, PRINTED_DUP)
-    ctrl = (int(maxfu), int(maxfu - window), 1, 30, EXACT_WACC, True)
-    guard = (cal.SUB_COLS, cal.K_ARM, min(ALPHA, p_start))
-    for _ in range(PRINTED_SWEEPS):
-        prev = {k: st[k].copy() for k in MOVING}
-        cal.polish(_state_tuple(st), tuple(bufs), exact, _terms(), ctrl, guard)
-        if all(np.array_equal(prev[k], st[k]) for k in MOVING):
-            break
-        p = _interaction_p(st)
-        if (_fit_state(st, maxfu, window, it, bufs, cal.W_ACC_POLISH)[0] >= start[0]
-                and (p >= ALPHA or p >= p_start)):
-            kept = {k: st[k].copy() for k in MOVING}
-    for k in MOVING:
-        st[k][...] = kept[k]
-    return _fit_state(st, maxfu, window, it, bufs, cal.W_ACC_POLISH)
-
-
 def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None = None,
            log=None, it: tuple | None = None) -> tuple[dict, int, tuple[int, float]]:
     """Final repair phase: lexicographic local search, then iterated kicks.
@@ -340,6 +279,7 @@ def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None
     (n_acc, score)).
     """
     from hcc.reconstruct import calibrate as cal
+    from hcc.reconstruct.compound import no_items, pair_swaps
 
     rounds = REPAIR_ROUNDS if rounds is None else rounds
     it = cal.item_arrays(cal.build_items()) if it is None else it
@@ -364,10 +304,9 @@ def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None
         for k in st:
             st[k][...] = best[k]
         _fit_state(st, best_fu, window, it, bufs, cal.W_ACC_POLISH)
-        nev = cal.pair_swaps(_state_tuple(st), tuple(bufs), it, _terms(),
-                             np.array(covs, np.int64),
-                             cal.count_ltfu(st["otype"], st["osd"], best_fu - window),
-                             cal.W_ACC_POLISH, PAIR_MAX_EVAL)
+        nev = pair_swaps(_state_tuple(st), tuple(bufs), it, _terms(), np.array(covs, np.int64),
+                         cal.count_ltfu(st["otype"], st["osd"], best_fu - window),
+                         cal.W_ACC_POLISH, PAIR_MAX_EVAL, no_items(), cal.NO_GUARD)
         if nev >= 0:
             break
         _lex_polish(st, best_fu, window, it, bufs, REPAIR_SWEEPS)
@@ -613,11 +552,15 @@ def run_chains(seed: int, budget: int, chains: int, cutoff: str, progress: bool)
     out["chain"] = best
     # last, once on the winner: more Cox numbers as printed, none leaving its tolerance
     # (after the chains, so that it does not change which states the waves pass on)
-    st = out["state"]
-    maxfu, minadmin = _window(out["cutoff"])
-    items = cal.build_items()
-    out["n_acc"], out["score"], out["n_exact"] = _printed_polish(
-        st, maxfu, maxfu - minadmin, cal.item_arrays(items), cal.workspace(len(st["age"])), items)
+    log = None
+    if progress:
+        def log(msg):
+            sys.stderr.write(f"\rreconstruct: seed {seed}: {msg}\033[K")
+            sys.stderr.flush()
+    out["n_acc"], out["score"], out["n_exact"] = printed.last_stage(
+        out["state"], out["cutoff"], budget, log)
+    if progress:
+        sys.stderr.write("\n")
     out["chains"] = [{"chain": c, "score": results[c]["score"], "n_acc": results[c]["n_acc"],
                       "n_exact": results[c]["n_exact"],
                       "n_acc_annealed": results[c]["n_acc_annealed"]} for c in run]

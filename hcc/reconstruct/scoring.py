@@ -288,29 +288,38 @@ def build_items(weights: dict | None = None) -> dict:
 COX_KINDS = (K_LOGHR, K_LOGLO, K_LOGHI, K_Z)
 
 
+def printed_items(items: dict) -> tuple:
+    """Item arrays of the scored Cox numbers whose acceptance band is their printed
+    rounding (the band of :func:`build_items`); a P row's band, on the signed z, is turned
+    into ``|z|`` (the acceptance of a P row is on ``|z|``). Returns the tuple of
+    :func:`item_arrays`."""
+    keys = ("kind", "slot", "blo", "bhi", "alo", "ahi", "scale", "weight")
+    cox = np.isin(items["kind"], COX_KINDS) & (np.asarray(items["weight"]) > 0)
+    printed = {k: np.asarray(items[k])[cox].copy() for k in keys}
+    lo, hi = printed["blo"], printed["bhi"]
+    z = printed["kind"] == K_Z
+    printed["alo"] = np.where(z & (hi < 0), -hi, lo)
+    printed["ahi"] = np.where(z & (hi < 0), -lo, hi)
+    return tuple(printed[k] for k in keys)
+
+
 def exact_items(items: dict, dup: int = 3) -> tuple:
     """Item arrays for the last descent (on the winning state), which counts printed Cox numbers.
 
     The lexicographic descent (``calibrate.polish`` with ``lex``) maximises the number of
     rows inside their acceptance band. Here every scored Cox number gets *dup* - 1 more
-    copies of its row and one row whose acceptance band is its printed rounding: a move
-    that brings a Cox number to the printed rounding raises the count by one, a move that
-    drops one out of tolerance lowers it by *dup* (with dup = 3 the descent cannot trade
-    one number in tolerance for two printed ones). The P rows' printed band is on the
-    signed z, their acceptance on ``|z|``: the printed row's band is turned into ``|z|``.
+    copies of its row and one row whose acceptance band is its printed rounding
+    (:func:`printed_items`): a move that brings a Cox number to the printed rounding
+    raises the count by one, a move that drops one out of tolerance lowers it by *dup*
+    (with dup = 3 the descent cannot trade one number in tolerance for two printed ones).
     Returns the tuple of :func:`item_arrays`.
     """
     keys = ("kind", "slot", "blo", "bhi", "alo", "ahi", "scale", "weight")
     base = {k: np.asarray(items[k]) for k in keys}
     cox = np.isin(base["kind"], COX_KINDS) & (base["weight"] > 0)
-    copy = {k: v[cox].copy() for k, v in base.items()}
-    printed = {k: v.copy() for k, v in copy.items()}
-    lo, hi = printed["blo"], printed["bhi"]
-    z = printed["kind"] == K_Z
-    printed["alo"] = np.where(z & (hi < 0), -hi, lo)
-    printed["ahi"] = np.where(z & (hi < 0), -lo, hi)
-    parts = [base] + [copy] * (dup - 1) + [printed]
-    return tuple(np.concatenate([p[k] for p in parts]) for k in keys)
+    copy = tuple(base[k][cox] for k in keys)
+    parts = [tuple(base[k] for k in keys)] + [copy] * (dup - 1) + [printed_items(items)]
+    return tuple(np.concatenate([p[q] for p in parts]) for q in range(len(keys)))
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -519,7 +528,7 @@ def full_eval(pat, fits, model, tol, maxit):
         eval_endpoint(e, pat, fits, model, tol, maxit)
 
 
-#: The treatment × subgroup guard of the printed descent (``generator._printed_polish``):
+#: The treatment × subgroup guard of the printed descent (``printed.descent``):
 #: the design columns of Fig. 3's subgroup variables, and the bundle that switches the guard
 #: off (a lower limit of 0 on the adjusted P; every other descent runs with it).
 SUB_COLS = np.array([TERM_INDEX[v] for v in paper.SUBGROUP_VARIABLES], dtype=np.int64)
@@ -534,7 +543,7 @@ def interaction_p(X, ordr, ts, es, cols, karm):
     cell arm × level has an event; a cell without one makes the interaction infinite, and
     hcc.cox refuses the fit), the smaller of the two endpoints' adjusted P (1 when
     none is estimable). Uses the sort order of the current fits (*ordr*, *ts*, *es* of
-    :func:`workspace`). Equal to ``generator._interaction_p`` (hcc.cox) to 1e-8
+    :func:`workspace`). Equal to ``printed.interaction_check`` (hcc.cox) to 1e-8
     (``tests/test_reconstruct.py``); the descent checks it only for a move it would keep."""
     n = X.shape[0]
     pmin = 1.0

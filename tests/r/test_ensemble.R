@@ -3,8 +3,8 @@
 # the whole script run for one key of r_results.json; its CSV inputs are the
 # frames the test builds (hashes in the json). `out` is written as JSON.
 
-## ---- 0f505e618448f9a79d2b  tests/test_ensemble.py::test_multivariable_ph_test_matches_r
-## inputs: x (93 rows, sha256 fdea0ea097cd628c)
+## ---- b4e7337e6a2d6d662c1d  tests/test_ensemble.py::test_multivariable_ph_test_matches_r
+## inputs: x (93 rows, sha256 d9b231e4ce321d66)
 suppressMessages({library(survival); library(jsonlite)})
 x <- read.csv("x.csv", stringsAsFactors = FALSE)
 
@@ -12,8 +12,8 @@ f <- coxph(Surv(os_months, os_event) ~ tace + second_line + child_pugh + afp_gt4
 out <- list(p = unname(cox.zph(f)$table["GLOBAL", "p"]))
 
 
-## ---- bd15bb9b42c32847614d  tests/test_ensemble.py::test_quantities_match_r
-## inputs: d (93 rows, sha256 ecb74d7140078677)
+## ---- 2e6ef69eb407ee0659d4  tests/test_ensemble.py::test_quantities_match_r
+## inputs: d (93 rows, sha256 fda54e5c96ab97ab)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
 

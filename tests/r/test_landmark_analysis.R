@@ -55,8 +55,8 @@ out <- list(time = z$time, x = z$x, y = unname(as.list(as.data.frame(z$y))),
             fit = as.vector(pm %*% qr.coef(q, yy)), band = as.vector(2 * sqrt(z$var[2, 2] * se)))
 
 
-## ---- 68d3aafeddd64258da3e  tests/test_landmark_analysis.py::test_stratified_cox_as_the_chapter_fits_it_matches_r
-## inputs: d (93 rows, sha256 fdea0ea097cd628c)
+## ---- 3fc0ea3f593602dad98c  tests/test_landmark_analysis.py::test_stratified_cox_as_the_chapter_fits_it_matches_r
+## inputs: d (93 rows, sha256 d9b231e4ce321d66)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
 

@@ -3,8 +3,8 @@
 # the whole script run for one key of r_results.json; its CSV inputs are the
 # frames the test builds (hashes in the json). `out` is written as JSON.
 
-## ---- d6ffdfd65ec214311860  tests/test_parity_cohort.py::test_km_medians_match_R_survfit_on_the_cohort[log-os]
-## inputs: design (93 rows, sha256 d671f5b3a620ddd8)
+## ---- 41499c3f114ad0e61222  tests/test_parity_cohort.py::test_km_medians_match_R_survfit_on_the_cohort[log-os]
+## inputs: design (93 rows, sha256 764512cdf4f0aa80)
 suppressMessages({library(survival); library(jsonlite)})
 design <- read.csv("design.csv", stringsAsFactors = FALSE)
 d <- design

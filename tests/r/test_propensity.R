@@ -12,8 +12,8 @@ f <- coxph(Surv(time, dead) ~ age + sex + ph.ecog, data = d, weights = w, robust
 out <- list(se = unname(sqrt(diag(f$var))))
 
 
-## ---- 7a8fd6a5866801e8e81e  tests/test_propensity.py::test_propensity_weights_and_weighted_cox_match_r_on_the_cohort
-## inputs: d (93 rows, sha256 870b49f0fad7aa61)
+## ---- 25ab9d064325a990af59  tests/test_propensity.py::test_propensity_weights_and_weighted_cox_match_r_on_the_cohort
+## inputs: d (93 rows, sha256 c7620681fdf80c71)
 suppressMessages({library(survival); library(jsonlite)})
 d <- read.csv("d.csv", stringsAsFactors = FALSE)
 covs <- c('ecog', 'child_pugh', 'pvtt', 'metastases', 'afp_gt400', 'tumor_number_gt3')

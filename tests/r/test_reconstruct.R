@@ -16,8 +16,8 @@ d <- read.csv("d.csv", stringsAsFactors = FALSE)
     }
     
 
-## ---- e785ecc3a9faeec6bec3  tests/test_reconstruct.py::test_fast_numerics_equal_r
-## inputs: cohort (93 rows, sha256 ecb74d7140078677)
+## ---- 5cb25d3dcfd0da6760a1  tests/test_reconstruct.py::test_fast_numerics_equal_r
+## inputs: cohort (93 rows, sha256 fda54e5c96ab97ab)
 suppressMessages({library(survival); library(jsonlite)})
 cohort <- read.csv("cohort.csv", stringsAsFactors = FALSE)
 
@@ -59,8 +59,8 @@ d <- read.csv("d.csv", stringsAsFactors = FALSE)
     }
     
 
-## ---- 15044bd438ecbbfe1161  tests/test_reconstruct.py::test_table1_pvalues_and_age_with_r
-## inputs: cohort (93 rows, sha256 ecb74d7140078677)
+## ---- 7a4f0675a50f942bc593  tests/test_reconstruct.py::test_table1_pvalues_and_age_with_r
+## inputs: cohort (93 rows, sha256 fda54e5c96ab97ab)
 suppressMessages({library(survival); library(jsonlite)})
 cohort <- read.csv("cohort.csv", stringsAsFactors = FALSE)
 
