@@ -163,7 +163,6 @@ def pair_rounds(st, maxfu, window, it, bufs, items, limit, max_eval, log=None) -
 
     printed = cal.printed_items(items)
     minadmin = maxfu - window
-    n_cur = _fit_state(st, maxfu, window, it, bufs, cal.W_ACC_POLISH)[0]
     covs = [int(k) for k in cal.SWAPPABLE] + [-2]
     kept = 0
     left = int(max_eval)
@@ -172,7 +171,7 @@ def pair_rounds(st, maxfu, window, it, bufs, items, limit, max_eval, log=None) -
         for k in covs:
             slots = _column_slots(k)
             while True:
-                _fit_state(st, maxfu, window, it, bufs, cal.W_ACC_POLISH)
+                n_cur = _fit_state(st, maxfu, window, it, bufs, cal.W_ACC_POLISH)[0]
                 ltfu = cal.count_ltfu(st["otype"], st["osd"], minadmin)
                 at = _printed_rows(bufs, ltfu, printed)
                 if left <= 0 or all(at[q] for q in range(len(at)) if printed[1][q] in slots):
@@ -194,7 +193,6 @@ def pair_rounds(st, maxfu, window, it, bufs, items, limit, max_eval, log=None) -
                     for key in before:  # a gain of the fast fit only: undone, next covariate
                         st[key][...] = before[key]
                     break
-                n_cur = n1
                 gained += 1
                 if log is not None:
                     log(f"printed stage: round {r + 1}, {cal.TERMS[k] if k >= 0 else 'stage'}: "
