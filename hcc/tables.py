@@ -53,7 +53,10 @@ def quantile_type7(x, q):
     ``np.quantile(method="linear")`` is the same estimator but interpolates as
     ``a + (b - a) h``: about 1 value in 6 differs from R's in the last bit.)
     """
-    arr = pd.to_numeric(pd.Series(np.ravel(x)), errors="coerce").to_numpy(dtype=float)
+    if isinstance(x, np.ndarray) and x.dtype.kind in "iuf":  # numbers already: no parsing
+        arr = np.ravel(x).astype(float)
+    else:
+        arr = pd.to_numeric(pd.Series(np.ravel(x)), errors="coerce").to_numpy(dtype=float)
     arr = np.sort(arr[~np.isnan(arr)])
     qs = np.atleast_1d(np.asarray(q, dtype=float))
     if np.any((qs < 0) | (qs > 1)):

@@ -320,3 +320,25 @@ def test_pair_rounds_lose_nothing_and_keep_the_interaction_check():
             kept_any = True
             assert after > before
     assert kept_any
+
+
+def test_last_stage_is_undone_when_check_12_itself_ends_below_the_limit(monkeypatch):
+    """printed.last_stage searches with the compiled check and runs hcc.plausibility's
+    check 12 (printed.interaction_check) once more on the state it ends with. On a model
+    draw the stage moves the state; with check 12 made to answer 1.0 at the start and 0.0
+    at the end, the same stage hands back the state exactly as it came."""
+    from hcc.reconstruct import generator, printed
+
+    cutoff = generator.calibrate_cutoff()
+    _, draws = _model_draws(1, seed=41)
+    entry = {k: np.array(v).copy() for k, v in draws[0].items()}
+    free = {k: v.copy() for k, v in entry.items()}
+    printed.last_stage(free, cutoff, 200)
+    assert any(not np.array_equal(free[k], entry[k]) for k in generator.MOVING)
+
+    answers = iter([1.0, 0.0])
+    monkeypatch.setattr(printed, "interaction_check", lambda st: next(answers))
+    undone = {k: v.copy() for k, v in entry.items()}
+    printed.last_stage(undone, cutoff, 200)
+    assert all(np.array_equal(undone[k], entry[k]) for k in entry)
+    assert next(answers, None) is None

@@ -48,6 +48,7 @@ from hcc.reconstruct.scoring import (  # noqa: F401
     _acc_band, build_items, prepare, SEARCH_TOL_MIN, SEARCH_TOL, _uni, fit_uni, fit_multi,
     fit_sub, fit_km, count_ltfu, eval_endpoint, cohort_stats, full_eval, item_values,
     _outside, score, COX_KINDS, exact_items, printed_items, SUB_COLS, NO_GUARD, interaction_p, guard_ok,
+    eval_endpoint_memo, order_memo,
 )
 
 
@@ -605,6 +606,7 @@ def _polish_shifts(state, fits, saved, items, terms, ctrl, ltfu, s_cur, n_cur, g
     maxfu, minadmin, sweeps, maxshift, wacc, lex = ctrl
     n = X.shape[0]
     improved = False
+    memos = (order_memo(n), order_memo(n))
     for i in range(n):
         prog = otype[i] == 1 or otype[i] == 2
         for which in range(2):
@@ -631,7 +633,7 @@ def _polish_shifts(state, fits, saved, items, terms, ctrl, ltfu, s_cur, n_cur, g
                             continue
                         if which == 1 and e == 0:
                             continue
-                        eval_endpoint(e, pat, fits, model, SEARCH_TOL, 3)
+                        eval_endpoint_memo(e, pat, fits, model, SEARCH_TOL, 3, memos[e])
                     lt = count_ltfu(otype, osd, minadmin)
                     s_new, a1, a2 = score(fits, lt, items, wacc)
                     if _better(s_new, a1, s_cur, n_cur, lex) and guard_ok(X, fits, guard):
@@ -639,6 +641,8 @@ def _polish_shifts(state, fits, saved, items, terms, ctrl, ltfu, s_cur, n_cur, g
                         n_cur = a1
                         ltfu = lt
                         improved = True
+                        memos[0][0][0] = 0  # the state shifted from has changed
+                        memos[1][0][0] = 0
                     else:
                         osd[i] = o_old
                         pfsd[i] = p_old

@@ -53,8 +53,8 @@ REPAIR_T = (0.3, 0.01)
 EXACT_SWEEPS = 3
 EXACT_WACC = 0.5
 #: Rounds of compound (two-swap) moves in the repair and evaluations allowed per round.
-PAIR_ROUNDS = 2
-PAIR_MAX_EVAL = 100_000
+REPAIR_PAIR_ROUNDS = 2
+REPAIR_PAIR_MAX_EVAL = 100_000
 
 #: Model draws scored before a chain starts; the chain anneals from the best of them.
 START_DRAWS = 64
@@ -295,7 +295,7 @@ def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None
     if log is not None:
         log(f"repair: lexicographic descent -> {best_key[0]}/{n_scored} in tolerance")
     # compound moves: two swaps of a covariate whose Cox items miss, then descent again
-    for r in range(PAIR_ROUNDS):
+    for r in range(REPAIR_PAIR_ROUNDS):
         if best_key[0] >= n_scored:
             break
         covs = _missing_covariates(best, best_fu)
@@ -306,7 +306,7 @@ def repair(st: dict, maxfu: int, window: int, rs: np.ndarray, rounds: int | None
         _fit_state(st, best_fu, window, it, bufs, cal.W_ACC_POLISH)
         nev = pair_swaps(_state_tuple(st), tuple(bufs), it, _terms(), np.array(covs, np.int64),
                          cal.count_ltfu(st["otype"], st["osd"], best_fu - window),
-                         cal.W_ACC_POLISH, PAIR_MAX_EVAL, no_items(), cal.NO_GUARD)
+                         cal.W_ACC_POLISH, REPAIR_PAIR_MAX_EVAL, no_items(), cal.NO_GUARD)
         if nev >= 0:
             break
         _lex_polish(st, best_fu, window, it, bufs, REPAIR_SWEEPS)

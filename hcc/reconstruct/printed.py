@@ -21,7 +21,8 @@ other's coarse step, and the rounds reach 72 (issue 9's closing note has the fig
 Each step keeps a move only if the treatment × subgroup interaction check
 (``hcc.plausibility`` check 12, compiled as ``scoring.interaction_p``) stays at or above
 min(``ALPHA``, its value when the stage started), and every state it keeps is checked by
-a full-precision refit.
+a full-precision refit and the compiled check on its sorted times; the state the stage
+ends with is checked by check 12 itself (hcc.cox, as ``hcc plausibility`` runs it).
 """
 from __future__ import annotations
 
@@ -64,6 +65,17 @@ def interaction_check(st) -> float:
     return min((p for p in ps if np.isfinite(p)), default=1.0)
 
 
+def _fitted_check(st, bufs) -> float:
+    """Check 12 on *st* by the compiled ``scoring.interaction_p``, from the sort orders of
+    the fit just made (*bufs*: ``_fit_state`` on *st*). The same number as
+    :func:`interaction_check` to 1e-8 (``tests/test_reconstruct_printed.py``) at a
+    sixtieth of its cost (lifelines' fits of check 12 were 29 of the stage's 62 s);
+    :func:`last_stage` runs :func:`interaction_check` itself once on the state it ends with."""
+    from hcc.reconstruct import calibrate as cal
+
+    return float(cal.interaction_p(st["X"], bufs[5], bufs[6], bufs[7], cal.SUB_COLS, cal.K_ARM))
+
+
 def descent(st, maxfu, window, it, bufs, items, limit=None):
     """The single-move descent towards the printed rounding (:func:`scoring.exact_items`),
     one sweep at a time. The descent's count could in principle trade one item in
@@ -71,7 +83,7 @@ def descent(st, maxfu, window, it, bufs, items, limit=None):
     can strengthen a treatment × subgroup interaction. So the descent keeps a move only if
     the compiled interaction check stays at or above *limit* (default min(``ALPHA``, its
     value at the start)); and after each sweep the state is checked by a full-precision
-    refit and by check 12 itself (:func:`interaction_check`, hcc.cox), and the state kept
+    refit and by the compiled check on it (:func:`_fitted_check`), and the state kept
     is the last sweep's that has no fewer items in tolerance and an interaction check at
     or above the limit. Calibration 15 had only the check after each sweep: on the
     shipped seed both sweeps lowered the OS × tumour-number interaction (adjusted P
@@ -94,7 +106,7 @@ def descent(st, maxfu, window, it, bufs, items, limit=None):
         if all(np.array_equal(prev[k], st[k]) for k in MOVING):
             break
         if (_fit_state(st, maxfu, window, it, bufs, cal.W_ACC_POLISH)[0] >= start[0]
-                and interaction_check(st) >= limit):
+                and _fitted_check(st, bufs) >= limit):
             kept = {k: st[k].copy() for k in MOVING}
     for k in MOVING:
         st[k][...] = kept[k]
@@ -152,7 +164,7 @@ def pair_rounds(st, maxfu, window, it, bufs, items, limit, max_eval, log=None) -
     swappable covariate and the stage block, pairs of swaps are kept one at a time while
     one is found that brings one more item into tolerance, or keeps them and brings one
     more Cox number to its printed rounding, and keeps the interaction check at or above
-    *limit* — each checked by a full-precision refit and by check 12 itself; a covariate
+    *limit* — each checked by a full-precision refit and :func:`_fitted_check`; a covariate
     whose Cox numbers all print is skipped. After each round, a :func:`descent`. Stops after
     :data:`PAIR_ROUNDS` rounds, a round without a gain or *max_eval* evaluations in all
     (a count, not a time: the result is the same on every machine). Works on *st* in
@@ -189,7 +201,7 @@ def pair_rounds(st, maxfu, window, it, bufs, items, limit, max_eval, log=None) -
                 n1 = _fit_state(st, maxfu, window, it, bufs, cal.W_ACC_POLISH)[0]
                 p1 = int(_printed_rows(bufs, ltfu, printed).sum())
                 if (not (n1 > n_cur or (n1 == n_cur and p1 > at.sum()))
-                        or interaction_check(st) < limit):
+                        or _fitted_check(st, bufs) < limit):
                     for key in before:  # a gain of the fast fit only: undone, next covariate
                         st[key][...] = before[key]
                     break
@@ -208,8 +220,11 @@ def last_stage(st, cutoff: str, budget: int, log=None) -> tuple[int, float, int]
     """The whole stage on the winning state *st* (in place): :func:`descent`, then
     :func:`pair_rounds` (each round ends with a descent) with
     :data:`PAIR_EVALS_PER_MOVE` × *budget* (the chains' moves) evaluations. The
-    interaction limit is min(``ALPHA``, the check at the start) throughout. Returns
-    (n_acc, score, n_exact) on the plain item arrays."""
+    interaction limit is min(``ALPHA``, the check at the start) throughout; the search
+    reads the compiled check (:func:`_fitted_check`), and the state it ends with is checked
+    once more by check 12 itself (:func:`interaction_check`): should that check fall below
+    the limit, the stage is undone (the winner as it came). Returns (n_acc, score,
+    n_exact) on the plain item arrays."""
     from hcc.plausibility.thresholds import ALPHA
     from hcc.reconstruct import calibrate as cal
     from hcc.reconstruct.generator import _fit_state
@@ -221,8 +236,12 @@ def last_stage(st, cutoff: str, budget: int, log=None) -> tuple[int, float, int]
     it = cal.item_arrays(items)
     bufs = cal.workspace(len(st["age"]))
     limit = min(ALPHA, interaction_check(st))
+    entry = {k: np.array(v).copy() for k, v in st.items()}
     if log is not None:
         log("printed stage: single-move descent")
     descent(st, maxfu, window, it, bufs, items, limit)
     pair_rounds(st, maxfu, window, it, bufs, items, limit, PAIR_EVALS_PER_MOVE * budget, log)
+    if interaction_check(st) < limit:
+        for k in entry:
+            st[k][...] = entry[k]
     return _fit_state(st, maxfu, window, it, bufs, cal.W_ACC_POLISH)
