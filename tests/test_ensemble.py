@@ -186,6 +186,8 @@ def test_shipped_ensemble_is_consistent():
     man = shipped.manifest
     members = shipped.members
     assert man["generator_version"] == generator.GENERATOR_VERSION
+    assert set(members["calibration_version"].astype(str)) == {man["calibration_version"]} \
+        == {generator.CALIBRATION_VERSION}
     assert sorted(members["seed"]) == man["seeds"] and members["seed"].is_unique
     assert len(members) == man["n_members"] >= 3
     assert set(members["budget"]) == {man["budget_moves_per_chain"]}
@@ -203,3 +205,28 @@ def test_shipped_ensemble_is_consistent():
 def test_read_ensemble_missing(tmp_path):
     with pytest.raises(DataError, match="make ensemble"):
         ens.read_ensemble(tmp_path)
+
+
+def test_rows_of_another_calibration_are_not_resumed(tmp_path):
+    """hcc ensemble keeps a row of an earlier run only when it was built with the same
+    generator, calibration, budget, chains and search cut-off (IDENTITY): after a
+    calibration change every member is built again (calibration 17's rows were kept by
+    calibration 18's first run, whose manifest then claimed 18)."""
+    from hcc.reconstruct import generator
+    from hcc.reconstruct.ensemble import IDENTITY, _Ledger
+
+    ident = {"generator_version": generator.GENERATOR_VERSION,
+             "calibration_version": generator.CALIBRATION_VERSION, "budget": 1000,
+             "chains": 1, "search_cutoff": "2021-09-30"}
+    assert set(ident) == set(IDENTITY)
+    rows = [{"seed": 1, **ident, "x": 1.0}, {"seed": 2, **ident, "calibration_version": "0",
+                                             "x": 2.0}]
+    pd.DataFrame(rows).to_csv(tmp_path / "ensemble.csv", index=False)
+    book = _Ledger([1, 2], tmp_path, progress=False)
+    book.resume(ident)
+    assert sorted(book.rows) == [1] and book.sources == {1: "resumed"}
+    pd.DataFrame([{k: v for k, v in r.items() if k != "calibration_version"} for r in rows]) \
+        .to_csv(tmp_path / "ensemble.csv", index=False)
+    book = _Ledger([1, 2], tmp_path, progress=False)
+    book.resume(ident)
+    assert book.rows == {}  # rows that do not say their calibration: built again

@@ -751,3 +751,87 @@ def test_guided_restart_boosts_exactly_the_missed_items():
             printed = float(r["paper"])
             off = abs(r["ours"] / printed - 1) > 0.03 and round(r["ours"], 2) != round(printed, 2)
             assert (b1[q] > 1) == off, r
+
+
+def _fake_waves(monkeypatch, generator, st, cutoff, n_acc_of):
+    """Replace generator._run_wave by a recorder: each chain c of a wave gets the model
+    draw *st* with ``n_acc_of(c)`` items in tolerance; returns the list of (wave, init)."""
+    calls = []
+
+    def fake(wave, seqs, budget, cut, shared, results, progress, t0, n_scored, total, init=None):
+        calls.append((list(wave), init))
+        for c in wave:
+            results[c] = {"state": st, "cutoff": cutoff, "n_acc": n_acc_of(c), "score": 1.0 + c,
+                          "n_exact": 0, "n_acc_annealed": 0, "seconds": (0.0, 0.0)}
+
+    monkeypatch.setattr(generator, "_run_wave", fake)
+    monkeypatch.setattr(generator, "warmup", lambda: 0.0)
+    return calls
+
+
+def test_rescue_continues_the_best_hot_and_stops_at_the_first_full_chain(monkeypatch):
+    """generator.rescue_waves: each wave continues the best result so far (most items in
+    tolerance) with the RESCUE schedule and MISS_BOOST_MAX on exactly the items that result
+    misses (generator.evaluate_state, recomputed here); it stops after the wave in which a
+    chain reaches every scored item."""
+    from hcc.reconstruct import calibrate as cal
+    from hcc.reconstruct import generator
+
+    _, (st,) = _model_draws(1, seed=11)
+    cutoff = generator.calibrate_cutoff()
+    n_scored = int((cal.build_items()["weight"] > 0).sum())
+    calls = _fake_waves(monkeypatch, generator, st, cutoff,
+                        lambda c: n_scored if c == 35 else n_scored - 2)
+    results = {0: {"state": st, "cutoff": cutoff, "n_acc": n_scored - 5, "score": 0.5},
+               1: {"state": st, "cutoff": cutoff, "n_acc": n_scored - 3, "score": 9.0}}
+    generator.rescue_waves([None] * 8, 32, 10, cutoff, None, results, (False, 0.0, n_scored))
+    assert [w for w, _ in calls] == [[32, 33], [34, 35]]
+    missed = np.array([r["scored"] and not r["in_tolerance"]
+                       for r in generator.evaluate_state(st, cutoff)["items"]])
+    assert missed.any()
+    for (wave, init), best in zip(calls, (1, 32)):
+        assert init["score"] == results[best]["score"]  # the best so far, not the lowest score
+        assert init["schedule"] == generator.RESCUE == (1.0,) + generator.START_T
+        assert np.all(init["boost"][missed] == generator.MISS_BOOST_MAX)
+        assert np.all(init["boost"][~missed] == 1.0)
+
+
+@pytest.mark.parametrize("full_at", [3, None])
+def test_rescue_runs_only_when_no_chain_reaches_every_item(monkeypatch, full_at):
+    """generator.run_chains: the waves stop at the first chain with every scored item in
+    tolerance and then no rescue runs; when none of the *chains* gets there, the rescue adds
+    chains // RESCUE_SHARE chains (numbered on from *chains*) and the best is chosen over all."""
+    from hcc.reconstruct import calibrate as cal
+    from hcc.reconstruct import generator, printed
+
+    _, (st,) = _model_draws(1, seed=11)
+    cutoff = generator.calibrate_cutoff()
+    n_scored = int((cal.build_items()["weight"] > 0).sum())
+    calls = _fake_waves(monkeypatch, generator, st, cutoff,
+                        lambda c: n_scored if c == full_at else n_scored - 1 - (c == 9))
+    monkeypatch.setattr(printed, "last_stage", lambda st, cut, budget, log=None: (0, 0.0, 0))
+    out = generator.run_chains(5, 10, 8, cutoff, progress=False)
+    waves = [w for w, _ in calls]
+    if full_at is not None:
+        assert waves == [[0, 1], [2, 3]] and out["chain"] == 3
+        assert all("schedule" not in (init or {}) for _, init in calls)
+    else:
+        assert waves == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
+        assert calls[-1][1]["schedule"] == generator.RESCUE
+        assert all("schedule" not in (init or {}) for _, init in calls[:-1])
+        assert out["chain"] == 0 and len(out["chains"]) == 10  # lowest score among n_scored - 1
+
+
+def test_a_restart_with_the_default_schedule_is_the_restart_without_one():
+    """run_chain: an *init* whose ``schedule`` is RESTART gives the same chain, bit for bit,
+    as one without (so the waves' chains did not change when the rescue came)."""
+    from hcc.reconstruct import generator
+
+    _, (st,) = _model_draws(1, seed=5)
+    init = {"state": st, "cutoff": generator.calibrate_cutoff()}
+    seq = np.random.SeedSequence(99)
+    a = generator.run_chain(seq, 2000, init["cutoff"], init=init)
+    b = generator.run_chain(seq, 2000, init["cutoff"], init={**init, "schedule": generator.RESTART})
+    for k in generator.MOVING:
+        np.testing.assert_array_equal(a["state"][k], b["state"][k])
+    assert (a["score"], a["n_acc"]) == (b["score"], b["n_acc"])

@@ -38,7 +38,7 @@ from hcc.paths import DEFAULT_SEED
 __all__ = ["run_ensemble", "EnsembleRun", "build_member", "scheduler_address"]
 
 #: Columns that identify how a member was built: a row is reused only when they match.
-IDENTITY = ("generator_version", "budget", "chains", "search_cutoff")
+IDENTITY = ("generator_version", "calibration_version", "budget", "chains", "search_cutoff")
 
 
 class EnsembleRun(dict):
@@ -99,7 +99,7 @@ def build_member(seed: int, budget: int, chains: int, cutoff: str, cache: bool =
     q = cohort_quantities(files["cohort"], files["ae"], raw=files["raw"])
     fid = man.get("fidelity", {})
     row = {"seed": seed, "generator_version": man.get("generator_version"),
-           "budget": budget, "chains": chains, "search_cutoff": cutoff,
+           "calibration_version": int(generator.CALIBRATION_VERSION), "budget": budget, "chains": chains, "search_cutoff": cutoff,
            "data_cutoff": man.get("data_cutoff"),
            "generator_in_tolerance": fid.get("in_tolerance"),
            "generator_scored": fid.get("scored_items")}
@@ -194,7 +194,8 @@ def run_ensemble(n: int | None = None, out=None, seed_start: int = DEFAULT_SEED,
     chains = generator.DEFAULT_CHAINS if chains is None else int(chains)
     cutoff = cutoff or cal.CUTOFF_START
     out = Path(out) if out is not None else None
-    ident = {"generator_version": generator.GENERATOR_VERSION, "budget": budget,
+    ident = {"generator_version": generator.GENERATOR_VERSION,
+             "calibration_version": int(generator.CALIBRATION_VERSION), "budget": budget,
              "chains": chains, "search_cutoff": cutoff}
     book = _Ledger(seeds, out, progress)
     book.resume(ident)

@@ -22,8 +22,9 @@ from hcc.paths import CACHE_DIR, DEFAULT_SEED
 
 #: Bump when the generator's output for a given seed changes.
 GENERATOR_VERSION = "2.4.0"
-#: Bump when the calibrated state for a given seed changes (search, score, moves).
-CALIBRATION_VERSION = "17"
+#: Bump when the calibrated state for a given seed changes (search, score, moves); a whole
+#: number (the ensemble's rows store it as one).
+CALIBRATION_VERSION = "18"
 #: Moves per annealing chain (fixed budget → deterministic).
 DEFAULT_BUDGET = 400_000
 #: Annealing chains at most (forked processes, in waves of WAVE that stop once a chain has
@@ -58,6 +59,15 @@ REPAIR_PAIR_MAX_EVAL = 100_000
 
 #: Model draws scored before a chain starts; the chain anneals from the best of them.
 START_DRAWS = 64
+#: The rescue (:func:`rescue_waves`): when none of a run's chains reaches every scored
+#: item, up to a RESCUE_SHARE-th more chains (8 after the default 32; none after 2 or 3), in
+#: waves of WAVE, continue the best state hot — the whole budget, from the temperature a
+#: chain from the model starts at (RESCUE) — with the items it misses weighted
+#: MISS_BOOST_MAX times. The waves' cool continuations (:data:`RESTART`) stay in the basin
+#: of the best state; a hot chain leaves it and can come back with the missing item
+#: (issue 9's closing note, session 13, has the seeds it rescued).
+RESCUE_SHARE = 4
+RESCUE = (1.0, START_T[0], START_T[1])
 #: Guided restarts: an item that the best result of the earlier waves still misses weighs
 #: this many times more in the next wave's chains (again for each wave it stays missed, up
 #: to :data:`MISS_BOOST_MAX`), so the search stops trading it for its neighbours. The
@@ -126,7 +136,8 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
     factor on each item's weight, see :data:`MISS_BOOST`) the chain starts from that state
     instead, with a shorter, cooler run (:data:`RESTART`): chains after the first wave
     continue the best one rather than start again from the model. The returned ``score``
-    is on the plain weights."""
+    is on the plain weights. *init* may also carry ``schedule``: (fraction of the budget,
+    start and end temperature) instead of :data:`RESTART` (the rescue's :data:`RESCUE`)."""
     from hcc.reconstruct import calibrate as cal
 
     rng = np.random.default_rng(chain_seed)
@@ -140,8 +151,8 @@ def run_chain(chain_seed: np.random.SeedSequence, budget: int, cutoff: str,
     else:
         st = {k: np.array(v).copy() for k, v in init["state"].items()}
         cutoff = init["cutoff"]
-        budget = max(1, int(budget * RESTART[0]))
-        t0, t1 = RESTART[1], RESTART[2]
+        frac, t0, t1 = init.get("schedule", RESTART)
+        budget = max(1, int(budget * frac))
     maxfu, minadmin = _window(cutoff)
     bufs = cal.workspace(len(st["age"]))
     cal.full_eval(cal.patients(st), bufs, cal.model_terms(), 1e-9, 60)
@@ -492,15 +503,44 @@ def miss_boost(result: dict, boost: np.ndarray | None) -> np.ndarray:
     """The weight factors of the next wave (:data:`MISS_BOOST`): *boost* (ones at first)
     times ``MISS_BOOST`` for each scored item that *result* misses, capped at
     :data:`MISS_BOOST_MAX`."""
-    from hcc.reconstruct import calibrate as cal
-
-    items = cal.build_items()
-    boost = np.ones(len(items["weight"])) if boost is None else np.array(boost, dtype=np.float64)
-    ev = evaluate_state(result["state"], result["cutoff"])
-    for q, row in enumerate(ev["items"]):
-        if row["scored"] and not row["in_tolerance"]:
-            boost[q] = min(MISS_BOOST_MAX, boost[q] * MISS_BOOST)
+    miss = _missed(result)
+    boost = np.ones(len(miss)) if boost is None else np.array(boost, dtype=np.float64)
+    boost[miss] = np.minimum(MISS_BOOST_MAX, boost[miss] * MISS_BOOST)
     return boost
+
+
+def _missed(result: dict) -> np.ndarray:
+    """Which items of ``calibrate.build_items`` *result* (``state``, ``cutoff``) scores and
+    misses (full-precision :func:`evaluate_state`)."""
+    ev = evaluate_state(result["state"], result["cutoff"])
+    return np.array([r["scored"] and not r["in_tolerance"] for r in ev["items"]], dtype=bool)
+
+
+def rescue_waves(seqs, first: int, budget: int, cutoff: str, shared, results: dict,
+                 show: tuple = (False, 0.0, 0)) -> None:
+    """The rescue (:data:`RESCUE_SHARE`): chains ``first, first + 1, ...`` from *seqs*, in
+    waves of :data:`WAVE`, each continuing the best result so far (of *results*, which it
+    fills; best as :func:`run_chains` chooses) hot (:data:`RESCUE`), with the items that
+    result misses weighted :data:`MISS_BOOST_MAX` times (not the waves' boost: the rescue
+    depends only on the results it is given). Stops after the first wave with a chain at
+    every scored item. *show*: (progress, start time, scored items) for the progress line."""
+    progress, t_start, n_scored = show
+    total = first + len(seqs)
+    seqs = [None] * first + list(seqs)
+    for w0 in range(first, total, WAVE):
+        best = results[_best_chain(results)]
+        if best["n_acc"] >= n_scored:
+            return
+        init = {**best, "boost": np.where(_missed(best), MISS_BOOST_MAX, 1.0),
+                "schedule": RESCUE}
+        _run_wave(list(range(w0, min(total, w0 + WAVE))), seqs, budget, cutoff, shared,
+                  results, progress, t_start, n_scored, total, init)
+
+
+def _best_chain(results: dict) -> int:
+    """The best of the chains' *results*: most items in tolerance, then the lowest score
+    (plain weights), then the lowest chain number."""
+    return min(results, key=lambda c: (-results[c]["n_acc"], results[c]["score"], c))
 
 
 def run_chains(seed: int, budget: int, chains: int, cutoff: str, progress: bool) -> dict:
@@ -508,14 +548,15 @@ def run_chains(seed: int, budget: int, chains: int, cutoff: str, progress: bool)
 
     Chains run in waves of :data:`WAVE` side by side (one process each); when a chain of a
     wave ends with every scored item inside the acceptance tolerance, no further wave is
-    started. The wave size is a constant, not the machine's number of cores, so the result
-    of a seed is the same on every machine.
+    started. When none of the *chains* gets there, :func:`rescue_waves` adds up to
+    ``chains // RESCUE_SHARE`` hot chains. The wave size is a constant, not the machine's
+    number of cores, so the result of a seed is the same on every machine.
     """
     import multiprocessing as mp
 
     from hcc.reconstruct import calibrate as cal
 
-    seqs = np.random.SeedSequence(seed).spawn(chains)
+    seqs = np.random.SeedSequence(seed).spawn(chains + chains // RESCUE_SHARE)
     n_scored = int((cal.build_items()["weight"] > 0).sum())
     t_start = time.perf_counter()
     results = {}
@@ -527,8 +568,8 @@ def run_chains(seed: int, budget: int, chains: int, cutoff: str, progress: bool)
                              "on a machine compiles it, about a minute)\n")
             sys.stderr.flush()
         warmup()
-        shared = mp.get_context("fork").Array("d", 4 * chains, lock=False)
-        for c in range(chains):
+        shared = mp.get_context("fork").Array("d", 4 * len(seqs), lock=False)
+        for c in range(len(seqs)):
             shared[4 * c + 1] = math.inf
         boost = None
         for w0 in range(0, chains, WAVE):
@@ -536,18 +577,21 @@ def run_chains(seed: int, budget: int, chains: int, cutoff: str, progress: bool)
             done = sorted(results)
             init = None
             if done:
-                init = results[min(done, key=lambda c: (-results[c]["n_acc"], results[c]["score"], c))]
+                init = results[_best_chain(results)]
                 boost = miss_boost(init, boost)
                 init = {**init, "boost": boost}
             _run_wave(wave, seqs, budget, cutoff, shared, results, progress, t_start,
                       n_scored, chains, init)
             if any(results[c]["n_acc"] >= n_scored for c in wave):
                 break
+        else:
+            rescue_waves(seqs[chains:], chains, budget, cutoff, shared, results,
+                         (progress, t_start, n_scored))
     if progress:
         sys.stderr.write("\n")
         sys.stderr.flush()
     run = sorted(results)
-    best = min(run, key=lambda c: (-results[c]["n_acc"], results[c]["score"], c))
+    best = _best_chain(results)
     out = results[best]
     out["chain"] = best
     # last, once on the winner: more Cox numbers as printed, none leaving its tolerance
