@@ -517,13 +517,14 @@ def _missed(result: dict) -> np.ndarray:
 
 
 def rescue_waves(seqs, first: int, budget: int, cutoff: str, shared, results: dict,
-                 show: tuple = (False, 0.0, 0)) -> None:
+                 show: tuple) -> None:
     """The rescue (:data:`RESCUE_SHARE`): chains ``first, first + 1, ...`` from *seqs*, in
     waves of :data:`WAVE`, each continuing the best result so far (of *results*, which it
     fills; best as :func:`run_chains` chooses) hot (:data:`RESCUE`), with the items that
     result misses weighted :data:`MISS_BOOST_MAX` times (not the waves' boost: the rescue
     depends only on the results it is given). Stops after the first wave with a chain at
-    every scored item. *show*: (progress, start time, scored items) for the progress line."""
+    every scored item. *show*: (progress, start time, the number of scored items: the count a
+    chain must reach)."""
     progress, t_start, n_scored = show
     total = first + len(seqs)
     seqs = [None] * first + list(seqs)
