@@ -45,9 +45,9 @@ RMST_TAU = {"os": 24.0, "pfs": 6.0}
 CONFOUNDERS = ("ecog", "child_pugh", "pvtt", "metastases", "afp_gt400", "tumor_number_gt3")
 #: Columns of ``ensemble.csv`` before the quantities (one row per seed).
 META_COLUMNS = ("seed", "generator_version", "calibration_version", "budget", "chains",
-                "search_cutoff", "data_cutoff", "generator_in_tolerance", "generator_scored", "fidelity_in_tolerance",
-                "fidelity_compared", "as_printed_equal", "as_printed_compared",
-                "exact_equal", "exact_compared", "plausibility_passed",
+                "search_cutoff", "data_cutoff", "generator_in_tolerance", "generator_scored",
+                "fidelity_in_tolerance", "fidelity_compared", "as_printed_equal",
+                "as_printed_compared", "exact_equal", "exact_compared", "plausibility_passed",
                 "plausibility_applicable")
 #: Prefix of the per-printed-number columns (1 = reproduced exactly, 0 = not, blank = not
 #: compared).

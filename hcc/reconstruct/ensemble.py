@@ -99,7 +99,8 @@ def build_member(seed: int, budget: int, chains: int, cutoff: str, cache: bool =
     q = cohort_quantities(files["cohort"], files["ae"], raw=files["raw"])
     fid = man.get("fidelity", {})
     row = {"seed": seed, "generator_version": man.get("generator_version"),
-           "calibration_version": int(generator.CALIBRATION_VERSION), "budget": budget, "chains": chains, "search_cutoff": cutoff,
+           "calibration_version": int(generator.CALIBRATION_VERSION), "budget": budget,
+           "chains": chains, "search_cutoff": cutoff,
            "data_cutoff": man.get("data_cutoff"),
            "generator_in_tolerance": fid.get("in_tolerance"),
            "generator_scored": fid.get("scored_items")}

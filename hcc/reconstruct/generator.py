@@ -575,9 +575,8 @@ def run_chains(seed: int, budget: int, chains: int, cutoff: str, progress: bool)
         boost = None
         for w0 in range(0, chains, WAVE):
             wave = list(range(w0, min(chains, w0 + WAVE)))
-            done = sorted(results)
             init = None
-            if done:
+            if results:
                 init = results[_best_chain(results)]
                 boost = miss_boost(init, boost)
                 init = {**init, "boost": boost}
